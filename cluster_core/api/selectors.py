@@ -1,0 +1,53 @@
+"""Field selectors (`metadata.name=x,status.phase!=Succeeded`): parsed generically, evaluated on the served JSON."""
+
+from __future__ import annotations
+
+from ..errors import BadRequest
+
+# Where a field selector key lives in the object when it is not the literal dotted path.
+ALIASES = {"metadata.namespace": ("metadata", "namespace"), "metadata.name": ("metadata", "name")}
+
+
+def parse(text: str | None) -> list[tuple[str, str, str]]:
+    out = []
+    for term in (text or "").split(","):
+        term = term.strip()
+        if not term:
+            continue
+        for op in ("!=", "==", "="):
+            if op in term:
+                key, value = term.split(op, 1)
+                out.append((key.strip(), "!=" if op == "!=" else "=", value.strip()))
+                break
+        else:
+            raise BadRequest(f'invalid selector: \'{text}\'; can\'t understand \'{term}\'')
+    return out
+
+
+def value_at(obj: dict, dotted: str):
+    cur = obj
+    for part in ALIASES.get(dotted, tuple(dotted.split("."))):
+        if not isinstance(cur, dict):
+            return ""
+        cur = cur.get(part)
+    if cur is None:
+        return ""
+    if isinstance(cur, bool):
+        return "true" if cur else "false"
+    return str(cur)
+
+
+def matches(reqs, obj: dict) -> bool:
+    for key, op, value in reqs:
+        have = value_at(obj, key)
+        if (op == "=") != (have == value):
+            return False
+    return True
+
+
+def equality_value(reqs, key: str) -> str | None:
+    """The value a selector pins a key to (`metadata.name=x`), for a narrower database query."""
+    for k, op, v in reqs:
+        if k == key and op == "=":
+            return v
+    return None

@@ -1,0 +1,93 @@
+"""Defaulting, as the apiserver does it before storing (what `describe` and `rollout undo` later compare)."""
+
+from __future__ import annotations
+
+from .models import KubeObject
+
+
+def _image_pull_policy(image: str) -> str:
+    tail = image.rsplit("/", 1)[-1]
+    if "@" in tail:
+        return "IfNotPresent"
+    if ":" not in tail or tail.endswith(":latest"):
+        return "Always"
+    return "IfNotPresent"
+
+
+def pod_spec(spec: dict) -> dict:
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("schedulerName", "default-scheduler")
+    for c in spec.get("containers") or []:
+        if not isinstance(c, dict):
+            continue
+        c.setdefault("resources", {})
+        c.setdefault("terminationMessagePath", "/dev/termination-log")
+        c.setdefault("terminationMessagePolicy", "File")
+        if isinstance(c.get("image"), str):
+            c.setdefault("imagePullPolicy", _image_pull_policy(c["image"]))
+        for p in c.get("ports") or []:
+            if isinstance(p, dict):
+                p.setdefault("protocol", "TCP")
+    return spec
+
+
+def _template(spec: dict) -> None:
+    tmpl = spec.setdefault("template", {})
+    if isinstance(tmpl, dict):
+        tmpl.setdefault("metadata", {})
+        if isinstance(tmpl.get("spec"), dict):
+            pod_spec(tmpl["spec"])
+
+
+def deployment(spec: dict) -> None:
+    spec.setdefault("replicas", 1)
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+    strategy = spec.get("strategy") or {}
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        ru = strategy.setdefault("rollingUpdate", {})
+        ru.setdefault("maxUnavailable", "25%")
+        ru.setdefault("maxSurge", "25%")
+    spec["strategy"] = strategy
+    _template(spec)
+
+
+def service(spec: dict) -> None:
+    spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    spec.setdefault("ipFamilies", ["IPv4"])
+    spec.setdefault("ipFamilyPolicy", "SingleStack")
+    spec.setdefault("internalTrafficPolicy", "Cluster")
+    if spec["type"] in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    for p in spec.get("ports") or []:
+        if isinstance(p, dict):
+            p.setdefault("protocol", "TCP")
+            if "port" in p:
+                p.setdefault("targetPort", p["port"])
+
+
+def apply(obj: KubeObject) -> None:
+    spec = obj.spec if isinstance(obj.spec, dict) else {}
+    if obj.KIND == "Deployment":
+        deployment(spec)
+    elif obj.KIND == "ReplicaSet":
+        spec.setdefault("replicas", 1)
+        _template(spec)
+    elif obj.KIND == "Pod":
+        pod_spec(spec)
+        obj.status = obj.status or {"phase": "Pending", "qosClass": "BestEffort"}
+    elif obj.KIND == "Service":
+        service(spec)
+        obj.status = obj.status or {"loadBalancer": {}}
+    elif obj.KIND == "Namespace":
+        spec.setdefault("finalizers", ["kubernetes"])
+        obj.status = obj.status or {"phase": "Active"}
+        obj.labels = {**(obj.labels or {}), "kubernetes.io/metadata.name": obj.name}
+    elif obj.KIND == "Event":
+        spec.setdefault("type", "Normal")
+        spec.setdefault("count", 1)

@@ -1,0 +1,110 @@
+"""API errors, shaped like Kubernetes `Status` objects so every client prints its familiar message."""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    code = 500
+    reason = "InternalError"
+
+    def __init__(self, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+    def status(self) -> dict:
+        body = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+def _resource(kind_plural: str, group: str) -> str:
+    return f"{kind_plural}.{group}" if group else kind_plural
+
+
+class NotFound(ApiError):
+    code, reason = 404, "NotFound"
+
+    @classmethod
+    def of(cls, plural: str, group: str, name: str):
+        return cls(f'{_resource(plural, group)} "{name}" not found', {"name": name, "group": group, "kind": plural})
+
+
+class AlreadyExists(ApiError):
+    code, reason = 409, "AlreadyExists"
+
+    @classmethod
+    def of(cls, plural: str, group: str, name: str):
+        return cls(
+            f'{_resource(plural, group)} "{name}" already exists', {"name": name, "group": group, "kind": plural}
+        )
+
+
+class Conflict(ApiError):
+    code, reason = 409, "Conflict"
+
+    @classmethod
+    def of(cls, plural: str, group: str, name: str):
+        return cls(
+            f'Operation cannot be fulfilled on {_resource(plural, group)} "{name}": the object has been modified; '
+            "please apply your changes to the latest version and try again",
+            {"name": name, "group": group, "kind": plural},
+        )
+
+
+class Invalid(ApiError):
+    """422 with causes; kubectl rebuilds `The Kind "name" is invalid: field: message` from details."""
+
+    code, reason = 422, "Invalid"
+
+    def __init__(self, kind: str, group: str, name: str, causes: list[dict]):
+        qualified = f"{kind}.{group}" if group else kind
+        text = "; ".join(f"{c['field']}: {c['message']}" for c in causes)
+        if len(causes) > 1:
+            text = "[" + ", ".join(f"{c['field']}: {c['message']}" for c in causes) + "]"
+        super().__init__(
+            f'{qualified} "{name}" is invalid: {text}',
+            {"name": name, "group": group, "kind": kind, "causes": causes},
+        )
+        self.causes = causes
+
+
+class BadRequest(ApiError):
+    code, reason = 400, "BadRequest"
+
+
+class Unauthorized(ApiError):
+    code, reason = 401, "Unauthorized"
+
+
+class Forbidden(ApiError):
+    code, reason = 403, "Forbidden"
+
+
+class MethodNotAllowed(ApiError):
+    code, reason = 405, "MethodNotAllowed"
+
+
+class Gone(ApiError):
+    code, reason = 410, "Expired"
+
+
+class UnsupportedMediaType(ApiError):
+    code, reason = 415, "UnsupportedMediaType"
+
+
+class TooManyRequests(ApiError):
+    code, reason = 429, "TooManyRequests"
+
+
+def cause(field: str, message: str, reason: str = "FieldValueInvalid") -> dict:
+    return {"reason": reason, "message": message, "field": field}

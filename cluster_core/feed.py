@@ -1,0 +1,36 @@
+"""Reading the change feed: the one stream behind watches, the loops' nudges and the animated page."""
+
+from __future__ import annotations
+
+from django.db.models import Max
+
+from .errors import Gone
+from .models import Change, Playground
+
+KEEP_REVISIONS = 200_000
+
+
+def changes_since(pg: Playground, revision: int, kinds: list[str] | None = None, limit: int = 5000):
+    """Changes after `revision`, oldest first. A revision older than the compacted one is 410 Gone."""
+    if revision and revision < pg.compacted_revision:
+        raise Gone(f"too old resource version: {revision} ({pg.compacted_revision})")
+    qs = Change.objects.filter(playground=pg, revision__gt=revision)
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    return list(qs.order_by("revision")[:limit])
+
+
+def latest_revision(pg: Playground) -> int:
+    return Playground.objects.values_list("revision", flat=True).get(pk=pg.pk)
+
+
+def compact(pg: Playground, keep: int = KEEP_REVISIONS) -> int:
+    """Drop feed entries older than the last `keep` revisions, as etcd compaction does."""
+    top = Change.objects.filter(playground=pg).aggregate(m=Max("revision"))["m"] or 0
+    floor = top - keep
+    if floor <= pg.compacted_revision:
+        return 0
+    deleted, _ = Change.objects.filter(playground=pg, revision__lte=floor).delete()
+    Playground.objects.filter(pk=pg.pk).update(compacted_revision=floor)
+    pg.compacted_revision = floor
+    return deleted

@@ -1,0 +1,281 @@
+"""Cluster objects as Django models.
+
+Every object keeps the Kubernetes JSON shape: metadata columns plus `spec`/`status` JSON (kinds whose body is not
+spec/status — Event, Endpoints, ConfigMap — keep their top-level fields in `spec`, see `BODY_AT_TOP`). `to_k8s()`
+renders the object as the API serves it. A `Playground` is one independent cluster; its `revision` is the etcd
+revision: every write takes the next numbers and appends to the `Change` feed in the same transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.db import models
+
+from . import clock
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def new_uid() -> str:
+    return str(uuid.uuid4())
+
+
+class Playground(models.Model):
+    TEMPOS = [("instant", "instant"), ("realtime", "realtime"), ("classroom", "classroom")]
+
+    slug = models.SlugField(max_length=63, unique=True)
+    tempo = models.CharField(max_length=16, choices=TEMPOS, default="realtime")
+    paused = models.BooleanField(default=False)
+    # Pending single steps while paused: each one lets every loop run once.
+    steps = models.IntegerField(default=0)
+    revision = models.BigIntegerField(default=0)
+    compacted_revision = models.BigIntegerField(default=0)
+    token = models.CharField(max_length=64, default=new_token)
+    max_pods = models.IntegerField(default=5000)
+    max_nodes = models.IntegerField(default=100)
+    max_objects = models.IntegerField(default=10000)
+    created_at = models.DateTimeField(default=clock.now)
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class KubeQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(deletion_timestamp__isnull=True)
+
+    def in_namespace(self, namespace: str):
+        return self.filter(namespace=namespace)
+
+    def owned_by(self, uid: str):
+        return self.filter(controller_uid=uid)
+
+
+class KubeObject(models.Model):
+    KIND = ""
+    API_VERSION = "v1"
+    GROUP = ""
+    PLURAL = ""
+    NAMESPACED = True
+    BODY_AT_TOP = False
+
+    playground = models.ForeignKey(Playground, on_delete=models.CASCADE)
+    namespace = models.CharField(max_length=63, blank=True, default="")
+    name = models.CharField(max_length=253)
+    generate_name = models.CharField(max_length=253, blank=True, default="")
+    uid = models.CharField(max_length=36, default=new_uid, db_index=True)
+    resource_version = models.BigIntegerField(default=0)
+    generation = models.BigIntegerField(default=1)
+    labels = models.JSONField(default=dict)
+    annotations = models.JSONField(default=dict)
+    owner_references = models.JSONField(default=list)
+    finalizers = models.JSONField(default=list)
+    # The uid of the owner with controller: true, kept as a column for fast "my children" queries.
+    controller_uid = models.CharField(max_length=36, blank=True, default="", db_index=True)
+    creation_timestamp = models.DateTimeField(default=clock.now)
+    deletion_timestamp = models.DateTimeField(null=True, blank=True)
+    deletion_grace_period_seconds = models.IntegerField(null=True, blank=True)
+    spec = models.JSONField(default=dict)
+    status = models.JSONField(default=dict)
+
+    objects = KubeQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.KIND}/{self.namespace}/{self.name}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    def sync_columns(self) -> None:
+        """Derive indexed columns from the JSON body; called by the write path before every save."""
+        ctrl = [r for r in self.owner_references or [] if r.get("controller")]
+        self.controller_uid = ctrl[0]["uid"] if ctrl else ""
+
+    def metadata(self) -> dict:
+        m = {"name": self.name}
+        if self.generate_name:
+            m["generateName"] = self.generate_name
+        if self.NAMESPACED:
+            m["namespace"] = self.namespace
+        m["uid"] = self.uid
+        m["resourceVersion"] = str(self.resource_version)
+        if self.KIND in ("Deployment", "ReplicaSet", "Service", "Pod", "Node", "Namespace") or self.generation > 1:
+            m["generation"] = self.generation
+        m["creationTimestamp"] = clock.rfc3339(self.creation_timestamp)
+        if self.deletion_timestamp:
+            m["deletionTimestamp"] = clock.rfc3339(self.deletion_timestamp)
+            if self.deletion_grace_period_seconds is not None:
+                m["deletionGracePeriodSeconds"] = self.deletion_grace_period_seconds
+        if self.labels:
+            m["labels"] = dict(self.labels)
+        if self.annotations:
+            m["annotations"] = dict(self.annotations)
+        if self.owner_references:
+            m["ownerReferences"] = list(self.owner_references)
+        if self.finalizers:
+            m["finalizers"] = list(self.finalizers)
+        return m
+
+    def to_k8s(self) -> dict:
+        d = {"kind": self.KIND, "apiVersion": self.API_VERSION, "metadata": self.metadata()}
+        if self.BODY_AT_TOP:
+            d.update(self.spec or {})
+        else:
+            d["spec"] = self.spec or {}
+            d["status"] = self.status or {}
+        return d
+
+    def controller_ref(self) -> dict:
+        return {
+            "apiVersion": self.API_VERSION,
+            "kind": self.KIND,
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+
+
+class Namespace(KubeObject):
+    KIND, PLURAL, NAMESPACED = "Namespace", "namespaces", False
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["playground", "name"], name="uniq_namespace")]
+
+
+class Node(KubeObject):
+    KIND, PLURAL, NAMESPACED = "Node", "nodes", False
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["playground", "name"], name="uniq_node")]
+
+
+class Deployment(KubeObject):
+    KIND, API_VERSION, GROUP, PLURAL = "Deployment", "apps/v1", "apps", "deployments"
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["playground", "namespace", "name"], name="uniq_deployment")]
+
+
+class ReplicaSet(KubeObject):
+    KIND, API_VERSION, GROUP, PLURAL = "ReplicaSet", "apps/v1", "apps", "replicasets"
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["playground", "namespace", "name"], name="uniq_replicaset")]
+
+
+class PodQuerySet(KubeQuerySet):
+    def pending(self):
+        """Pods the scheduler still has to place."""
+        return self.filter(node_name="", deletion_timestamp__isnull=True)
+
+    def for_node(self, node_name: str):
+        return self.filter(node_name=node_name)
+
+
+class Pod(KubeObject):
+    KIND, PLURAL = "Pod", "pods"
+
+    node_name = models.CharField(max_length=253, blank=True, default="", db_index=True)
+    phase = models.CharField(max_length=32, blank=True, default="Pending")
+    # The kubelet's next stage is due at this time (stored due-time, never a sleep).
+    requeue_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = PodQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["playground", "namespace", "name"], name="uniq_pod")]
+        indexes = [models.Index(fields=["playground", "node_name"])]
+
+    def sync_columns(self) -> None:
+        super().sync_columns()
+        self.node_name = (self.spec or {}).get("nodeName", "") or ""
+        self.phase = (self.status or {}).get("phase", "Pending") or "Pending"
+
+
+class Service(KubeObject):
+    KIND, PLURAL = "Service", "services"
+
+    # kube-proxy's round-robin position; not part of the API object.
+    rr_next = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["playground", "namespace", "name"], name="uniq_service")]
+
+
+class Endpoints(KubeObject):
+    KIND, PLURAL, BODY_AT_TOP = "Endpoints", "endpoints", True
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["playground", "namespace", "name"], name="uniq_endpoints")]
+
+
+class ConfigMap(KubeObject):
+    KIND, PLURAL, BODY_AT_TOP = "ConfigMap", "configmaps", True
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["playground", "namespace", "name"], name="uniq_configmap")]
+
+
+class Event(KubeObject):
+    KIND, PLURAL, BODY_AT_TOP = "Event", "events", True
+
+    involved_uid = models.CharField(max_length=36, blank=True, default="", db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["playground", "namespace", "name"], name="uniq_event")]
+
+    def sync_columns(self) -> None:
+        super().sync_columns()
+        self.involved_uid = ((self.spec or {}).get("involvedObject") or {}).get("uid", "")
+
+
+KINDS: dict[str, type[KubeObject]] = {
+    m.KIND: m for m in (Namespace, Node, Deployment, ReplicaSet, Pod, Service, Endpoints, ConfigMap, Event)
+}
+
+
+class Change(models.Model):
+    """One entry of the change feed: what happened to which object, who did it and why."""
+
+    playground = models.ForeignKey(Playground, on_delete=models.CASCADE)
+    revision = models.BigIntegerField()
+    type = models.CharField(max_length=8)  # ADDED, MODIFIED, DELETED
+    kind = models.CharField(max_length=32)
+    namespace = models.CharField(max_length=63, blank=True, default="")
+    name = models.CharField(max_length=253)
+    uid = models.CharField(max_length=36, blank=True, default="")
+    object = models.JSONField()
+    actor = models.CharField(max_length=128)
+    message = models.TextField(blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+    committed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["playground", "revision"], name="uniq_change_revision")]
+        ordering = ["revision"]
+
+    def to_watch_event(self) -> dict:
+        return {"type": self.type, "object": self.object}
+
+
+class LogLine(models.Model):
+    """A line a simulated container wrote (start-up lines, access logs of requests kube-proxy routed to it)."""
+
+    playground = models.ForeignKey(Playground, on_delete=models.CASCADE)
+    pod_uid = models.CharField(max_length=36, db_index=True)
+    container = models.CharField(max_length=63)
+    restart = models.IntegerField(default=0)
+    at = models.DateTimeField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["id"]

@@ -1,0 +1,97 @@
+"""After-commit nudges: channel messages that only say "look at key K again".
+
+They are at-most-once: a lost nudge is repaired by the periodic resync, so a full channel or a missing layer
+is not an error. The feed group message tells watches and pages that new revisions exist.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+log = logging.getLogger(__name__)
+
+DEPLOYMENT = "deployment-controller"
+REPLICASET = "replicaset-controller"
+SCHEDULER = "kube-scheduler"
+KUBELET = "kubelet"
+ENDPOINTS = "endpoints-controller"
+GARBAGE_COLLECTOR = "garbage-collector"
+NAMESPACE = "namespace-controller"
+
+LOOP_CHANNELS = [DEPLOYMENT, REPLICASET, SCHEDULER, KUBELET, ENDPOINTS, GARBAGE_COLLECTOR, NAMESPACE]
+
+ENABLED = True
+
+
+def feed_group(playground_id: int) -> str:
+    return f"feed-{playground_id}"
+
+
+def targets_for(touched: list[dict]) -> set[tuple[str, str]]:
+    """Which loops must look again, and at which key, after these changes."""
+    out: set[tuple[str, str]] = set()
+    for t in touched:
+        kind, ns, name, typ = t["kind"], t["namespace"], t["name"], t["type"]
+        if typ == "DELETED":
+            out.add((GARBAGE_COLLECTOR, ""))
+        if kind == "Deployment":
+            out.add((DEPLOYMENT, f"{ns}/{name}"))
+        elif kind == "ReplicaSet":
+            out.add((REPLICASET, f"{ns}/{name}"))
+            if t.get("owner"):
+                out.add((DEPLOYMENT, f"{ns}/{t['owner']}"))
+        elif kind == "Pod":
+            if t.get("owner"):
+                out.add((REPLICASET, f"{ns}/{t['owner']}"))
+            if not t.get("node") or typ == "DELETED":
+                out.add((SCHEDULER, ""))
+            if t.get("node"):
+                out.add((KUBELET, t["node"]))
+            out.add((ENDPOINTS, ""))
+        elif kind == "Node":
+            out.add((SCHEDULER, ""))
+            out.add((KUBELET, name))
+        elif kind == "Service":
+            out.add((ENDPOINTS, ""))
+        elif kind == "Namespace":
+            out.add((NAMESPACE, name))
+        if t.get("deleting"):
+            out.add((GARBAGE_COLLECTOR, ""))
+    return out
+
+
+def message(playground_id: int, key: str) -> dict:
+    return {"type": "reconcile", "playground": playground_id, "key": key, "sent": time.time()}
+
+
+async def _send_all(playground_id: int, targets, revision: int) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for channel, key in sorted(targets):
+        try:
+            await layer.send(channel, message(playground_id, key))
+        except Exception as exc:  # a full or unreachable channel: the resync repairs it
+            log.debug("nudge to %s dropped: %s", channel, exc)
+    if not revision:
+        return
+    try:
+        await layer.group_send(feed_group(playground_id), {"type": "feed.changed", "revision": revision})
+    except Exception as exc:
+        log.debug("feed notice dropped: %s", exc)
+
+
+def send(playground_id: int, touched: list[dict], revision: int) -> None:
+    if not ENABLED:
+        return
+    async_to_sync(_send_all)(playground_id, targets_for(touched), revision)
+
+
+def send_targets(playground_id: int, targets, revision: int = 0) -> None:
+    if not ENABLED:
+        return
+    async_to_sync(_send_all)(playground_id, targets, revision)

@@ -1,0 +1,72 @@
+"""The clock's heartbeat: wakes the kubelets when stored due-times arrive, and resyncs every loop now and then.
+
+Messages on the channel layer can be lost; the resync makes that harmless. Several tickers (one per web process in
+the scale-out mode) only mean more nudges, and every loop is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+
+from . import clock, feed, nudge
+from .models import Playground, Pod
+
+log = logging.getLogger(__name__)
+
+RESYNC_SECONDS = 5.0
+DUE_POLL_SECONDS = 0.1
+COMPACT_SECONDS = 60.0
+
+
+def due_targets() -> dict[int, set[tuple[str, str]]]:
+    close_old_connections()
+    out: dict[int, set[tuple[str, str]]] = {}
+    rows = (
+        Pod.objects.filter(requeue_at__lte=clock.now(), playground__paused=False)
+        .values_list("playground_id", "node_name")
+        .distinct()
+    )
+    for pid, node in rows:
+        if node:
+            out.setdefault(pid, set()).add((nudge.KUBELET, node))
+        else:
+            out.setdefault(pid, set()).add((nudge.SCHEDULER, ""))
+    return out
+
+
+def resync_targets() -> dict[int, set[tuple[str, str]]]:
+    close_old_connections()
+    ids = Playground.objects.filter(paused=False).values_list("id", flat=True)
+    return {pid: {(ch, "*") for ch in nudge.LOOP_CHANNELS} for pid in ids}
+
+
+def compact_all() -> None:
+    close_old_connections()
+    for pg in Playground.objects.all():
+        feed.compact(pg)
+
+
+async def run(stop: asyncio.Event | None = None) -> None:
+    last_resync = 0.0
+    last_compact = time.monotonic()
+    while not (stop and stop.is_set()):
+        try:
+            targets = await sync_to_async(due_targets, thread_sensitive=False)()
+            now = time.monotonic()
+            if now - last_resync >= RESYNC_SECONDS:
+                for pid, t in (await sync_to_async(resync_targets, thread_sensitive=False)()).items():
+                    targets.setdefault(pid, set()).update(t)
+                last_resync = now
+            for pid, t in targets.items():
+                await nudge._send_all(pid, t, 0)
+            if now - last_compact >= COMPACT_SECONDS:
+                await sync_to_async(compact_all, thread_sensitive=False)()
+                last_compact = now
+        except Exception:
+            log.exception("ticker")
+        await asyncio.sleep(DUE_POLL_SECONDS)

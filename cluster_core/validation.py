@@ -1,0 +1,187 @@
+"""Validation as Kubernetes does it, plus the playground's caps. Errors are `Invalid` with causes."""
+
+from __future__ import annotations
+
+import re
+
+from . import labels
+from .errors import Invalid, cause
+from .models import KubeObject, Node, Playground, Pod
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
+    "start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+LABEL_MSG = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and "
+    "end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+# Kinds whose names are DNS-1123 labels rather than subdomains.
+LABEL_NAMED = {"Namespace", "Service"}
+
+
+def name_causes(field: str, value, label: bool = False) -> list[dict]:
+    if not isinstance(value, str) or not value:
+        return [cause(field, "Required value: name or generateName is required", "FieldValueRequired")]
+    limit = 63 if label else 253
+    if len(value) > limit:
+        return [cause(field, f'Invalid value: "{value}": must be no more than {limit} characters')]
+    rx, msg = (DNS1123_LABEL, LABEL_MSG) if label else (DNS1123_SUBDOMAIN, SUBDOMAIN_MSG)
+    if not rx.match(value):
+        return [cause(field, f'Invalid value: "{value}": {msg}')]
+    return []
+
+
+def label_causes(field: str, mapping) -> list[dict]:
+    out = []
+    if mapping in (None, {}):
+        return out
+    if not isinstance(mapping, dict):
+        return [cause(field, "Invalid value: must be a map of string keys to string values")]
+    for k, v in mapping.items():
+        name = k.rsplit("/", 1)[-1]
+        prefix = k[: -len(name) - 1] if "/" in k else ""
+        if not QUALIFIED_NAME.match(name) or len(name) > 63 or (prefix and not DNS1123_SUBDOMAIN.match(prefix)):
+            out.append(cause(field, f'Invalid value: "{k}": name part must consist of alphanumeric characters, '
+                                    "'-', '_' or '.', and must start and end with an alphanumeric character"))
+        if not isinstance(v, str) or len(v) > 63 or not LABEL_VALUE.match(v):
+            out.append(cause(f"{field}", f'Invalid value: "{v}": a valid label must be an empty string or consist '
+                                         "of alphanumeric characters, '-', '_' or '.', and must start and end with "
+                                         "an alphanumeric character"))
+    return out
+
+
+def pod_spec_causes(field: str, spec) -> list[dict]:
+    if not isinstance(spec, dict):
+        return [cause(field, "Required value", "FieldValueRequired")]
+    containers = spec.get("containers")
+    if not containers or not isinstance(containers, list):
+        return [cause(f"{field}.containers", "Required value", "FieldValueRequired")]
+    out: list[dict] = []
+    seen = set()
+    for i, c in enumerate(containers):
+        f = f"{field}.containers[{i}]"
+        if not isinstance(c, dict):
+            out.append(cause(f, "Invalid value: must be an object"))
+            continue
+        out += name_causes(f"{f}.name", c.get("name"), label=True) if c.get("name") else [
+            cause(f"{f}.name", "Required value", "FieldValueRequired")]
+        if c.get("name") in seen:
+            out.append(cause(f"{f}.name", f'Duplicate value: "{c.get("name")}"', "FieldValueDuplicate"))
+        seen.add(c.get("name"))
+        image = c.get("image")
+        if not isinstance(image, str) or not image.strip():
+            out.append(cause(f"{f}.image", "Required value", "FieldValueRequired"))
+        elif image != image.strip() or any(ch.isspace() for ch in image):
+            out.append(cause(f"{f}.image", f'Invalid value: "{image}": must not have leading or trailing whitespace'))
+        for j, p in enumerate(c.get("ports") or []):
+            cp = p.get("containerPort") if isinstance(p, dict) else None
+            if not isinstance(cp, int) or not 0 < cp < 65536:
+                out.append(cause(f"{f}.ports[{j}].containerPort",
+                                 f"Invalid value: {cp}: must be between 1 and 65535, inclusive"))
+    return out
+
+
+def replicas_causes(pg: Playground, field: str, replicas) -> list[dict]:
+    if not isinstance(replicas, int) or isinstance(replicas, bool):
+        return [cause(field, f"Invalid value: {replicas!r}: must be an integer", "FieldValueTypeInvalid")]
+    if replicas < 0:
+        return [cause(field, f"Invalid value: {replicas}: must be greater than or equal to 0")]
+    if replicas > pg.max_pods:
+        return [cause(field, f"Invalid value: {replicas}: must be no more than {pg.max_pods} "
+                             f"(this playground's pod cap, max_pods)")]
+    return []
+
+
+def workload_causes(pg: Playground, obj: KubeObject) -> list[dict]:
+    spec = obj.spec if isinstance(obj.spec, dict) else {}
+    out = replicas_causes(pg, "spec.replicas", spec.get("replicas", 1))
+    sel = spec.get("selector")
+    tmpl = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+    tlabels = (tmpl.get("metadata") or {}).get("labels") or {}
+    if not sel or not (sel.get("matchLabels") or sel.get("matchExpressions")):
+        out.append(cause("spec.selector", "Required value", "FieldValueRequired"))
+    else:
+        try:
+            ok = labels.selector_matches(sel, tlabels)
+        except Exception:
+            ok = False
+        if not ok:
+            out.append(cause("spec.template.metadata.labels",
+                             f"Invalid value: {tlabels!r}: `selector` does not match template `labels`"))
+    out += label_causes("spec.template.metadata.labels", tlabels)
+    out += pod_spec_causes("spec.template.spec", tmpl.get("spec"))
+    strategy = spec.get("strategy") or {}
+    if obj.KIND == "Deployment" and strategy.get("type") not in ("RollingUpdate", "Recreate"):
+        out.append(cause("spec.strategy.type", f'Unsupported value: "{strategy.get("type")}": supported values: '
+                                               '"Recreate", "RollingUpdate"', "FieldValueNotSupported"))
+    return out
+
+
+def service_causes(obj: KubeObject) -> list[dict]:
+    spec = obj.spec if isinstance(obj.spec, dict) else {}
+    out = []
+    if spec.get("type") not in ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"):
+        out.append(cause("spec.type", f'Unsupported value: "{spec.get("type")}": supported values: "ClusterIP", '
+                                      '"ExternalName", "LoadBalancer", "NodePort"', "FieldValueNotSupported"))
+    ports = spec.get("ports") or []
+    if not ports and spec.get("type") != "ExternalName":
+        out.append(cause("spec.ports", "Required value", "FieldValueRequired"))
+    for i, p in enumerate(ports):
+        port = p.get("port") if isinstance(p, dict) else None
+        if not isinstance(port, int) or not 0 < port < 65536:
+            out.append(cause(f"spec.ports[{i}].port", f"Invalid value: {port}: must be between 1 and 65535, inclusive"))
+        if isinstance(p, dict) and p.get("protocol", "TCP") not in ("TCP", "UDP", "SCTP"):
+            out.append(cause(f"spec.ports[{i}].protocol", f'Unsupported value: "{p.get("protocol")}"',
+                             "FieldValueNotSupported"))
+        if len(ports) > 1 and isinstance(p, dict) and not p.get("name"):
+            out.append(cause(f"spec.ports[{i}].name", "Required value", "FieldValueRequired"))
+    out += label_causes("spec.selector", spec.get("selector"))
+    return out
+
+
+def check(pg: Playground, obj: KubeObject, old_spec: dict | None = None) -> None:
+    causes = name_causes("metadata.name", obj.name, label=obj.KIND in LABEL_NAMED)
+    if obj.NAMESPACED and obj.namespace:
+        causes += name_causes("metadata.namespace", obj.namespace, label=True)
+    causes += label_causes("metadata.labels", obj.labels)
+    if not isinstance(obj.annotations, dict):
+        causes.append(cause("metadata.annotations", "Invalid value: must be a map"))
+    if not isinstance(obj.spec, dict):
+        causes.append(cause("spec", "Invalid value: must be an object"))
+    elif obj.KIND in ("Deployment", "ReplicaSet"):
+        causes += workload_causes(pg, obj)
+        if obj.KIND == "Deployment" and old_spec and old_spec.get("selector") and obj.spec.get("selector") != old_spec.get("selector"):
+            causes.append(cause("spec.selector", f"Invalid value: {obj.spec.get('selector')!r}: field is immutable"))
+    elif obj.KIND == "Pod":
+        causes += pod_spec_causes("spec", obj.spec)
+    elif obj.KIND == "Service":
+        causes += service_causes(obj)
+    if causes:
+        raise Invalid(obj.KIND, obj.GROUP, obj.name, causes)
+
+
+def check_caps(pg: Playground, obj: KubeObject) -> None:
+    """The playground's caps: a classroom server must not be sunk by one `scale --replicas=1000000`."""
+    from .errors import Forbidden
+
+    if obj.KIND == "Pod" and Pod.objects.filter(playground=pg).count() >= pg.max_pods:
+        raise Forbidden(f'pods "{obj.name}" is forbidden: this playground already has its maximum of '
+                        f"{pg.max_pods} pods (cap max_pods)")
+    if obj.KIND == "Node" and Node.objects.filter(playground=pg).count() >= pg.max_nodes:
+        raise Forbidden(f'nodes "{obj.name}" is forbidden: this playground already has its maximum of '
+                        f"{pg.max_nodes} nodes (cap max_nodes)")
+    if obj.KIND not in ("Pod", "Event", "Node"):
+        from .models import KINDS
+
+        total = sum(m.objects.filter(playground=pg).count() for k, m in KINDS.items() if k not in ("Pod", "Event"))
+        if total >= pg.max_objects:
+            raise Forbidden(f'{obj.PLURAL} "{obj.name}" is forbidden: this playground already stores its maximum '
+                            f"of {pg.max_objects} objects (cap max_objects)")

@@ -1,0 +1,58 @@
+"""The reconcile loops as Channels consumers, one per channel name (`runworker deployment-controller …`).
+
+A message only says "look at key K of playground P again" (key "*" = every key: the periodic resync). The
+consumer skips a nudge that was sent before its last look at that key began — that look already saw the write
+the nudge is about — so a burst of nudges costs one reconcile, not a thousand.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from asgiref.sync import sync_to_async
+from channels.consumer import AsyncConsumer
+from django.db import close_old_connections
+
+from . import nudge, runtime
+from .models import Playground
+
+log = logging.getLogger(__name__)
+
+
+def run_loop(channel: str, playground_id: int, key: str) -> int:
+    close_old_connections()
+    pg = Playground.objects.filter(pk=playground_id).first()
+    if pg is None or pg.paused:
+        return 0
+    mod = runtime.loop(channel)
+    keys = mod.keys(pg) if key == "*" else [key]
+    writes = 0
+    for k in keys:
+        try:
+            writes += runtime.reconcile(channel, pg, k)
+        except Exception:
+            # An error means "try again later": the next resync or nudge brings this key back.
+            log.exception("%s failed on %s/%s", channel, pg.slug, k)
+    return writes
+
+
+class LoopConsumer(AsyncConsumer):
+    channel = ""
+
+    async def reconcile(self, message: dict) -> None:
+        looked = self.__dict__.setdefault("_looked", {})
+        pid, key = message.get("playground"), message.get("key", "*")
+        sent = message.get("sent", 0.0)
+        if looked.get((pid, key), 0.0) > sent or looked.get((pid, "*"), 0.0) > sent:
+            return
+        looked[(pid, key)] = time.time()
+        await sync_to_async(run_loop, thread_sensitive=False)(self.channel, pid, key)
+
+
+def loop_consumers() -> dict:
+    out = {}
+    for channel in nudge.LOOP_CHANNELS:
+        cls = type(f"{channel.title().replace('-', '')}Consumer", (LoopConsumer,), {"channel": channel})
+        out[channel] = cls.as_asgi()
+    return out

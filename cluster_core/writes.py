@@ -1,0 +1,352 @@
+"""The one write path.
+
+Every change to the cluster — from kubectl, the page, or a reconcile loop — goes through a `Batch`: in one
+transaction it takes the next revisions of the playground (our etcd revision), writes the objects with optimistic
+concurrency (an update or delete whose resourceVersion is stale matches no row and aborts the batch with
+`Conflict`), appends one `Change` per write naming the component and the reason, and after commit nudges the
+loops that must look again. `do_create` / `do_update` / `do_delete` are the API-level operations built on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import clock, defaults, nudge, validation
+from .errors import AlreadyExists, Conflict, Invalid, NotFound, cause
+from .models import KINDS, Change, KubeObject, Namespace, Playground
+
+_FIXED = {"id", "playground", "namespace", "name", "uid", "creation_timestamp", "generate_name"}
+_UPDATE_FIELDS: dict[type, list[str]] = {}
+
+
+def update_fields(model: type[KubeObject]) -> list[str]:
+    if model not in _UPDATE_FIELDS:
+        _UPDATE_FIELDS[model] = [
+            f.attname for f in model._meta.concrete_fields if f.name not in _FIXED and f.name != "rr_next"
+        ]
+    return _UPDATE_FIELDS[model]
+
+
+@dataclass
+class _Op:
+    kind: str  # create, update, delete
+    obj: KubeObject
+    message: str
+    detail: dict
+    expected_rv: int = 0
+
+
+@dataclass
+class Batch:
+    """Writes that commit together. Use `create/update/delete`, then `commit()`."""
+
+    playground: Playground
+    actor: str
+    ops: list[_Op] = field(default_factory=list)
+
+    def create(self, obj: KubeObject, message: str = "", detail: dict | None = None) -> KubeObject:
+        obj.playground = self.playground
+        self.ops.append(_Op("create", obj, message, detail or {}))
+        return obj
+
+    def update(self, obj: KubeObject, message: str = "", detail: dict | None = None) -> KubeObject:
+        """`obj.resource_version` must still be the version it was read at."""
+        self.ops.append(_Op("update", obj, message, detail or {}, obj.resource_version))
+        return obj
+
+    def delete(self, obj: KubeObject, message: str = "", detail: dict | None = None) -> KubeObject:
+        self.ops.append(_Op("delete", obj, message, detail or {}, obj.resource_version))
+        return obj
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def commit(self) -> list[Change]:
+        if not self.ops:
+            return []
+        pg = self.playground
+        n = len(self.ops)
+        committed = timezone.now()
+        with transaction.atomic():
+            # Taking the revisions first also takes the playground's row lock: writes of one playground commit
+            # in revision order, so a watcher never sees revision N+1 before N.
+            Playground.objects.filter(pk=pg.pk).update(revision=F("revision") + n)
+            top = Playground.objects.values_list("revision", flat=True).get(pk=pg.pk)
+            rv = top - n + 1
+            creates: dict[type, list[KubeObject]] = {}
+            changes: list[Change] = []
+            for op in self.ops:
+                obj = op.obj
+                obj.resource_version = rv
+                obj.sync_columns()
+                model = type(obj)
+                if op.kind == "create":
+                    creates.setdefault(model, []).append(obj)
+                    typ = "ADDED"
+                elif op.kind == "update":
+                    values = {f: getattr(obj, f) for f in update_fields(model)}
+                    if not model.objects.filter(pk=obj.pk, resource_version=op.expected_rv).update(**values):
+                        raise Conflict.of(model.PLURAL, model.GROUP, obj.name)
+                    typ = "MODIFIED"
+                else:
+                    deleted, _ = model.objects.filter(pk=obj.pk, resource_version=op.expected_rv).delete()
+                    if not deleted:
+                        raise Conflict.of(model.PLURAL, model.GROUP, obj.name)
+                    typ = "DELETED"
+                changes.append(
+                    Change(
+                        playground=pg,
+                        revision=rv,
+                        type=typ,
+                        kind=model.KIND,
+                        namespace=obj.namespace,
+                        name=obj.name,
+                        uid=obj.uid,
+                        object=obj.to_k8s(),
+                        actor=self.actor,
+                        message=op.message,
+                        detail=op.detail,
+                        committed_at=committed,
+                    )
+                )
+                rv += 1
+            try:
+                for model, objs in creates.items():
+                    with transaction.atomic():
+                        model.objects.bulk_create(objs)
+            except IntegrityError as exc:
+                first = next(iter(creates.values()))[0]
+                raise AlreadyExists.of(type(first).PLURAL, type(first).GROUP, first.name) from exc
+            Change.objects.bulk_create(changes)
+            touched = [_summary(c, op.obj) for c, op in zip(changes, self.ops, strict=True)]
+            transaction.on_commit(lambda: nudge.send(pg.pk, touched, top))
+        pg.revision = top
+        return changes
+
+
+def _summary(change: Change, obj: KubeObject) -> dict:
+    owner = ""
+    for ref in obj.owner_references or []:
+        if ref.get("controller"):
+            owner = ref.get("name", "")
+    return {
+        "kind": change.kind,
+        "namespace": change.namespace,
+        "name": change.name,
+        "type": change.type,
+        "owner": owner,
+        "node": getattr(obj, "node_name", ""),
+        "deleting": bool(obj.deletion_timestamp),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Objects <-> Kubernetes JSON
+
+
+def model_for(kind: str) -> type[KubeObject]:
+    return KINDS[kind]
+
+
+def from_k8s(model: type[KubeObject], body: dict, namespace: str = "") -> KubeObject:
+    meta = body.get("metadata") or {}
+    obj = model(
+        namespace=(meta.get("namespace") or namespace) if model.NAMESPACED else "",
+        name=meta.get("name") or "",
+        generate_name=meta.get("generateName") or "",
+        labels=dict(meta.get("labels") or {}),
+        annotations=dict(meta.get("annotations") or {}),
+        owner_references=list(meta.get("ownerReferences") or []),
+        finalizers=list(meta.get("finalizers") or []),
+    )
+    apply_body(obj, body)
+    return obj
+
+
+def apply_body(obj: KubeObject, body: dict) -> None:
+    if obj.BODY_AT_TOP:
+        obj.spec = {k: v for k, v in body.items() if k not in ("apiVersion", "kind", "metadata")}
+    else:
+        obj.spec = body.get("spec") or {}
+        obj.status = body.get("status") or {}
+
+
+def get_object(pg: Playground, kind: str, namespace: str, name: str) -> KubeObject:
+    model = model_for(kind)
+    try:
+        return model.objects.get(playground=pg, namespace=namespace if model.NAMESPACED else "", name=name)
+    except model.DoesNotExist:
+        raise NotFound.of(model.PLURAL, model.GROUP, name) from None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# API-level operations
+
+
+def do_create(pg: Playground, body: dict, actor: str, namespace: str = "", dry_run: bool = False,
+              message: str = "") -> KubeObject:
+    """Validate, default and store a new object (as the apiserver does for POST)."""
+    from . import allocators, names
+
+    kind = body.get("kind") or ""
+    model = model_for(kind)
+    obj = from_k8s(model, body, namespace)
+    if model.NAMESPACED and not obj.namespace:
+        obj.namespace = "default"
+    if not obj.name and obj.generate_name:
+        obj.name = obj.generate_name + names.random_suffix()
+    obj.status = {} if not obj.BODY_AT_TOP else obj.status
+    defaults.apply(obj)
+    validation.check(pg, obj)
+    if model.NAMESPACED:
+        ns = Namespace.objects.filter(playground=pg, name=obj.namespace).first()
+        if ns is None:
+            raise NotFound.of("namespaces", "", obj.namespace)
+        if ns.deletion_timestamp:
+            from .errors import Forbidden
+
+            raise Forbidden(
+                f'{model.PLURAL} "{obj.name}" is forbidden: unable to create new content in namespace '
+                f"{obj.namespace} because it is being terminated"
+            )
+    validation.check_caps(pg, obj)
+    if model.objects.filter(playground=pg, namespace=obj.namespace, name=obj.name).exists():
+        raise AlreadyExists.of(model.PLURAL, model.GROUP, obj.name)
+    if kind == "Service":
+        allocators.allocate_service(pg, obj, dry_run=dry_run)
+    obj.creation_timestamp = clock.now()
+    obj.generation = 1
+    obj.playground = pg
+    if dry_run:
+        obj.resource_version = pg.revision
+        obj.sync_columns()
+        return obj
+    b = Batch(pg, actor)
+    b.create(obj, message or f"{actor} created {kind.lower()} {obj.key}")
+    b.commit()
+    return obj
+
+
+def do_update(pg: Playground, body: dict, actor: str, namespace: str = "", subresource: str = "",
+              dry_run: bool = False, message: str = "") -> KubeObject:
+    """Replace an object (PUT). A stale metadata.resourceVersion is a Conflict; an absent one means "latest"."""
+    kind = body.get("kind") or ""
+    model = model_for(kind)
+    meta = body.get("metadata") or {}
+    current = get_object(pg, kind, namespace or meta.get("namespace") or "", meta.get("name") or "")
+    wanted_rv = meta.get("resourceVersion")
+    if wanted_rv not in (None, "") and str(wanted_rv) != str(current.resource_version):
+        raise Conflict.of(model.PLURAL, model.GROUP, current.name)
+    if meta.get("uid") and meta["uid"] != current.uid:
+        raise Conflict.of(model.PLURAL, model.GROUP, current.name)
+    new = from_k8s(model, body, current.namespace)
+    obj = current
+    before_spec = obj.spec
+    if subresource == "status":
+        obj.status = new.status
+    else:
+        obj.labels, obj.annotations = new.labels, new.annotations
+        obj.owner_references, obj.finalizers = new.owner_references, new.finalizers
+        old_status = obj.status
+        apply_body(obj, body)
+        if not obj.BODY_AT_TOP:
+            obj.status = old_status
+        defaults.apply(obj)
+        if kind == "Service":
+            from . import allocators
+
+            allocators.keep_allocations(pg, current_spec=before_spec, obj=obj)
+        validation.check(pg, obj, old_spec=before_spec)
+        if obj.spec != before_spec and not obj.BODY_AT_TOP:
+            obj.generation += 1
+    if dry_run:
+        return obj
+    b = Batch(pg, actor)
+    b.update(obj, message or f"{actor} updated {kind.lower()} {obj.key}")
+    b.commit()
+    return obj
+
+
+def deletion_grace(obj: KubeObject, grace: int | None) -> int:
+    if grace is not None:
+        return max(0, int(grace))
+    return int((obj.spec or {}).get("terminationGracePeriodSeconds", 30))
+
+
+def do_delete(pg: Playground, kind: str, namespace: str, name: str, actor: str, propagation: str | None = None,
+              grace: int | None = None, precondition_uid: str = "", precondition_rv: str = "",
+              dry_run: bool = False) -> tuple[KubeObject, bool]:
+    """Delete as the apiserver does. Returns (object, gone): gone is False while it is terminating."""
+    model = model_for(kind)
+    obj = get_object(pg, kind, namespace, name)
+    if precondition_uid and precondition_uid != obj.uid:
+        raise Conflict(
+            f"Precondition failed: UID in precondition: {precondition_uid}, UID in object meta: {obj.uid}"
+        )
+    if precondition_rv and str(precondition_rv) != str(obj.resource_version):
+        raise Conflict.of(model.PLURAL, model.GROUP, name)
+    if propagation not in (None, "", "Background", "Foreground", "Orphan"):
+        raise Invalid("DeleteOptions", "", "", [cause("propagationPolicy", f'Unsupported value: "{propagation}"',
+                                                    "FieldValueNotSupported")])
+    if dry_run:
+        return obj, True
+    now = clock.now()
+    b = Batch(pg, actor)
+    verb = f"{actor} deleted {kind.lower()} {obj.key}"
+    if obj.deletion_timestamp and kind != "Pod":
+        return obj, False
+    if kind == "Namespace":
+        obj.deletion_timestamp = now
+        obj.status = {**(obj.status or {}), "phase": "Terminating"}
+        b.update(obj, f"{actor} asked to delete namespace {name}; the namespace controller empties it first")
+        b.commit()
+        return obj, False
+    if propagation == "Orphan":
+        for child in _dependents(pg, obj):
+            child.owner_references = [r for r in child.owner_references if r.get("uid") != obj.uid]
+            b.update(child, f"orphaned {child.KIND.lower()} {child.name}: its owner {obj.name} is deleted")
+    if propagation == "Foreground" and _dependents(pg, obj):
+        obj.deletion_timestamp = now
+        obj.deletion_grace_period_seconds = 0
+        if "foregroundDeletion" not in obj.finalizers:
+            obj.finalizers = [*obj.finalizers, "foregroundDeletion"]
+        b.update(obj, f"{verb} (foreground: dependents first)")
+        b.commit()
+        return obj, False
+    if kind == "Pod":
+        g = deletion_grace(obj, grace)
+        if obj.deletion_timestamp:
+            # A second delete may only shorten the grace period.
+            if grace is None or obj.deletion_grace_period_seconds is not None and g >= obj.deletion_grace_period_seconds:
+                return obj, False
+        if obj.node_name and g > 0 and obj.phase not in ("Succeeded", "Failed"):
+            obj.deletion_timestamp = now + dt.timedelta(seconds=g)
+            obj.deletion_grace_period_seconds = g
+            obj.requeue_at = now
+            b.update(obj, f"{verb}; the kubelet on {obj.node_name} stops it gracefully ({g}s)")
+            b.commit()
+            return obj, False
+    if obj.finalizers:
+        obj.deletion_timestamp = now
+        obj.deletion_grace_period_seconds = 0
+        b.update(obj, f"{verb} (waiting for finalizers {', '.join(obj.finalizers)})")
+        b.commit()
+        return obj, False
+    b.delete(obj, verb)
+    b.commit()
+    return obj, True
+
+
+def _dependents(pg: Playground, owner: KubeObject) -> list[KubeObject]:
+    out = []
+    for model in KINDS.values():
+        if model.KIND in ("Event", "Node", "Namespace"):
+            continue
+        for child in model.objects.filter(playground=pg, controller_uid=owner.uid):
+            out.append(child)
+    return out
