@@ -1,0 +1,52 @@
+"""Request bodies in JSON, YAML or Kubernetes protobuf; a missing Content-Type is JSON (the Python client)."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from ..errors import BadRequest, UnsupportedMediaType
+
+JSON_TYPES = ("application/json", "application/merge-patch+json", "application/strategic-merge-patch+json",
+              "application/json-patch+json")
+YAML_TYPES = ("application/yaml", "application/apply-patch+yaml", "application/x-yaml", "text/yaml")
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+ACCEPTED = "application/json, application/yaml, application/vnd.kubernetes.protobuf"
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "application/json").split(";", 1)[0].strip().lower() or "application/json"
+
+
+def decode(raw: bytes, content_type: str | None):
+    mt = media_type(content_type)
+    if not raw:
+        raise BadRequest("the request body is empty")
+    if mt in JSON_TYPES:
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"the body of the request could not be decoded as JSON: {exc}") from None
+    if mt in YAML_TYPES:
+        try:
+            return yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise BadRequest(f"the body of the request could not be decoded as YAML: {exc}") from None
+    if mt == PROTOBUF:
+        from . import protobuf
+
+        try:
+            return protobuf.decode(raw)
+        except protobuf.ProtobufError as exc:
+            raise BadRequest(f"the body of the request could not be decoded as protobuf: {exc}") from None
+    raise UnsupportedMediaType(
+        f"the body of the request was in an unknown format - accepted media types include: {ACCEPTED}"
+    )
+
+
+def decode_object(raw: bytes, content_type: str | None) -> dict:
+    body = decode(raw, content_type)
+    if not isinstance(body, dict):
+        raise BadRequest("the body of the request must be a JSON object")
+    return body

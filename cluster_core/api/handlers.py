@@ -1,0 +1,459 @@
+"""The verbs of the Kubernetes API on one playground: get, list, create, update, patch, delete, deletecollection,
+plus the subresources we serve (status, scale, binding, log, proxy). Synchronous; `views` calls them from a
+thread and streams watches itself. Every write goes through `cluster_core.writes`."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from dataclasses import dataclass, field
+
+from .. import clock, kube_proxy, labels, writes
+from ..errors import ApiError, BadRequest, Invalid, MethodNotAllowed, NotFound, cause
+from ..models import LogLine, Playground
+from . import bodies, selectors
+from .resources import Resource, render, render_body
+
+
+@dataclass
+class Call:
+    """One API request, parsed."""
+
+    pg: Playground
+    method: str
+    resource: Resource | None
+    namespace: str = ""
+    name: str = ""
+    subresource: str = ""
+    subpath: str = ""
+    query: dict = field(default_factory=dict)
+    body: bytes = b""
+    content_type: str = ""
+    accept: str = ""
+    actor: str = "client"
+
+    @property
+    def dry_run(self) -> bool:
+        return "All" in (self.query.get("dryRun") or "")
+
+    @property
+    def as_table(self) -> bool:
+        return "as=Table" in self.accept
+
+
+@dataclass
+class Reply:
+    status: int
+    body: object  # dict → JSON, str → text/plain
+    content_type: str = "application/json"
+    headers: dict = field(default_factory=dict)
+
+
+def actor_of(headers: dict) -> str:
+    cmd = headers.get("kubectl-command")
+    if cmd:
+        return cmd
+    ua = headers.get("user-agent", "")
+    if ua.startswith("OpenAPI-Generator"):
+        return "python client"
+    return ua.split("/", 1)[0] or "client"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# reading
+
+
+def _queryset(call: Call):
+    res = call.resource
+    qs = res.model.objects.filter(playground=call.pg)
+    if res.namespaced and call.namespace:
+        qs = qs.filter(namespace=call.namespace)
+    fsel = selectors.parse(call.query.get("fieldSelector"))
+    pinned = selectors.equality_value(fsel, "metadata.name")
+    if pinned is not None and not res.derived:
+        qs = qs.filter(name=pinned)
+    node = selectors.equality_value(fsel, "spec.nodeName")
+    if node is not None and res.kind == "Pod":
+        qs = qs.filter(node_name=node)
+    return qs.order_by("namespace", "name"), fsel
+
+
+def filters(call: Call):
+    lsel = labels.parse_selector(call.query.get("labelSelector"))
+    fsel = selectors.parse(call.query.get("fieldSelector"))
+
+    def ok(obj: dict) -> bool:
+        return labels.matches(lsel, (obj.get("metadata") or {}).get("labels")) and selectors.matches(fsel, obj)
+
+    return ok
+
+
+def list_objects(call: Call) -> tuple[list[dict], int, str]:
+    """Matching objects, the list's resourceVersion, and a continue token when `limit` cut the list."""
+    revision = Playground.objects.values_list("revision", flat=True).get(pk=call.pg.pk)
+    qs, _ = _queryset(call)
+    after = None
+    if call.query.get("continue"):
+        try:
+            token = json.loads(base64.urlsafe_b64decode(call.query["continue"].encode()))
+            after, revision = (token["ns"], token["name"]), int(token["rv"])
+        except Exception:
+            raise BadRequest("continue key is not valid: incorrect encoded start resourceVersion") from None
+    if after:
+        from django.db.models import Q
+
+        qs = qs.filter(Q(namespace__gt=after[0]) | Q(namespace=after[0], name__gt=after[1]))
+    ok = filters(call)
+    limit = int(call.query.get("limit") or 0)
+    out, token = [], ""
+    for obj in qs.iterator(chunk_size=2000):
+        body = render(call.resource, obj)
+        if not ok(body):
+            continue
+        if limit and len(out) == limit:
+            last = out[-1]["metadata"]
+            token = base64.urlsafe_b64encode(json.dumps(
+                {"ns": last.get("namespace", ""), "name": last["name"], "rv": revision}).encode()).decode()
+            break
+        out.append(body)
+    return out, revision, token
+
+
+def table_reply(call: Call, kind: str, items: list[dict], revision: int, token: str = "") -> Reply:
+    from . import tables
+
+    table = tables.build_table(kind, items, clock.now(), include_object=call.query.get("includeObject") or "Metadata",
+                               resource_version=str(revision), continue_token=token)
+    return Reply(200, table)
+
+
+def do_list(call: Call) -> Reply:
+    items, revision, token = list_objects(call)
+    if call.as_table:
+        return table_reply(call, call.resource.kind, items, revision, token)
+    meta = {"resourceVersion": str(revision)}
+    if token:
+        meta["continue"] = token
+    return Reply(200, {"kind": f"{call.resource.kind}List", "apiVersion": call.resource.api_version,
+                       "metadata": meta, "items": items})
+
+
+def get_model(call: Call):
+    res = call.resource
+    if res.kind == "EndpointSlice":
+        base = call.name.rsplit("-", 1)[0]
+        obj = writes.get_object(call.pg, res.model_kind, call.namespace, base) if base else None
+        if obj is None or render(res, obj)["metadata"]["name"] != call.name:
+            raise NotFound.of(res.plural, res.group, call.name)
+        return obj
+    try:
+        return writes.get_object(call.pg, res.model_kind, call.namespace, call.name)
+    except NotFound:
+        raise NotFound.of(res.plural, res.group, call.name) from None
+
+
+def do_get(call: Call) -> Reply:
+    obj = get_model(call)
+    body = render(call.resource, obj)
+    if call.as_table:
+        return table_reply(call, call.resource.kind, [body], obj.resource_version)
+    return Reply(200, body)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# writing
+
+
+def _check_writable(call: Call) -> None:
+    if call.resource.derived:
+        raise MethodNotAllowed(f"{call.resource.qualified} are read-only in this playground: they are derived from "
+                               f"{call.resource.model_kind}")
+
+
+def _strict(call: Call, body: dict) -> None:
+    mode = call.query.get("fieldValidation", "")
+    if mode not in ("Strict", "Warn"):
+        return
+    from . import fieldcheck
+
+    causes = fieldcheck.unknown_fields(body)
+    if causes and mode == "Strict":
+        raise BadRequest(fieldcheck.strict_error_message(causes))
+
+
+def _prepare(call: Call, body: dict) -> dict:
+    res = call.resource
+    if body.get("kind") and body["kind"] != res.kind:
+        raise BadRequest(f'the kind "{body["kind"]}" of the body does not match the resource "{res.plural}"')
+    if body.get("apiVersion") and body["apiVersion"] != res.api_version:
+        raise BadRequest(f'the API version in the data ({body["apiVersion"]}) does not match the expected API '
+                         f"version ({res.api_version})")
+    body.setdefault("kind", res.kind)
+    body.setdefault("apiVersion", res.api_version)
+    meta = body.setdefault("metadata", {})
+    if not isinstance(meta, dict):
+        raise BadRequest("metadata must be an object")
+    if res.namespaced:
+        if meta.get("namespace") and call.namespace and meta["namespace"] != call.namespace:
+            raise BadRequest("the namespace of the provided object does not match the namespace sent on the request")
+        meta["namespace"] = call.namespace or meta.get("namespace") or "default"
+    return body
+
+
+def do_create(call: Call) -> Reply:
+    _check_writable(call)
+    if call.subresource:
+        return subresource_post(call)
+    body = _prepare(call, bodies.decode_object(call.body, call.content_type))
+    _strict(call, body)
+    obj = writes.do_create(call.pg, body, call.actor, namespace=call.namespace, dry_run=call.dry_run,
+                           message=f"{call.actor} → kube-apiserver stored {body['kind']} "
+                                   f"{call.namespace + '/' if call.namespace else ''}{body['metadata'].get('name', '')}"
+                                   " in etcd")
+    return Reply(201, render(call.resource, obj))
+
+
+def do_update(call: Call) -> Reply:
+    _check_writable(call)
+    if call.subresource == "scale":
+        return scale_write(call, bodies.decode_object(call.body, call.content_type))
+    body = _prepare(call, bodies.decode_object(call.body, call.content_type))
+    if call.subresource not in ("", "status"):
+        raise MethodNotAllowed(f"the subresource {call.subresource} does not support update")
+    name = (body.get("metadata") or {}).get("name")
+    if name and name != call.name:
+        raise BadRequest("the name of the object does not match the name on the URL")
+    body["metadata"]["name"] = call.name
+    _strict(call, body)
+    obj = writes.do_update(call.pg, body, call.actor, namespace=call.namespace, subresource=call.subresource,
+                           dry_run=call.dry_run)
+    return Reply(200, render(call.resource, obj))
+
+
+def do_patch(call: Call) -> Reply:
+    _check_writable(call)
+    from . import patch as patches
+
+    mt = bodies.media_type(call.content_type)
+    if call.subresource == "scale":
+        current = scale_object(get_model(call))
+    else:
+        try:
+            current = render(call.resource, get_model(call))
+        except NotFound:
+            if mt == "application/apply-patch+yaml":
+                return do_create(call)
+            raise
+    patch_body = bodies.decode(call.body, call.content_type)
+    try:
+        if mt == "application/json-patch+json":
+            new = patches.json_patch(current, patch_body)
+        elif mt == "application/merge-patch+json":
+            new = patches.merge_patch(current, patch_body)
+        elif mt == "application/strategic-merge-patch+json":
+            new = patches.strategic_merge_patch(current, patch_body, current["apiVersion"], current["kind"])
+        elif mt == "application/apply-patch+yaml":
+            new = patches.strategic_merge_patch(current, patch_body, current["apiVersion"], current["kind"])
+        else:
+            raise ApiError("")
+    except patches.PatchError as exc:
+        raise Invalid(call.resource.kind, call.resource.group, call.name, [cause("", str(exc))]) from None
+    except ApiError:
+        from ..errors import UnsupportedMediaType
+
+        raise UnsupportedMediaType(f"the media type {mt} is not supported for patch; use one of "
+                                   "application/json-patch+json, application/merge-patch+json, "
+                                   "application/strategic-merge-patch+json, application/apply-patch+yaml") from None
+    if not isinstance(new, dict):
+        raise BadRequest("the patch did not produce an object")
+    if call.subresource == "scale":
+        return scale_write(call, new)
+    new.setdefault("metadata", {})["name"] = call.name
+    # The patch was computed against this version: a concurrent writer in between is a conflict, not a merge.
+    pinned = isinstance(patch_body, dict) and (patch_body.get("metadata") or {}).get("resourceVersion")
+    if not pinned:
+        new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+    _strict(call, new)
+    obj = writes.do_update(call.pg, new, call.actor, namespace=call.namespace, subresource=call.subresource,
+                           dry_run=call.dry_run)
+    return Reply(200, render(call.resource, obj))
+
+
+def delete_options(call: Call) -> dict:
+    opts = {}
+    if call.body:
+        try:
+            opts = bodies.decode_object(call.body, call.content_type)
+        except ApiError:
+            opts = {}
+    for key in ("propagationPolicy", "gracePeriodSeconds"):
+        if call.query.get(key) is not None:
+            opts[key] = call.query[key]
+    if "orphanDependents" in opts and "propagationPolicy" not in opts:
+        opts["propagationPolicy"] = "Orphan" if opts["orphanDependents"] else "Background"
+    return opts
+
+
+def do_delete(call: Call) -> Reply:
+    _check_writable(call)
+    res = call.resource
+    opts = delete_options(call)
+    grace = opts.get("gracePeriodSeconds")
+    try:
+        grace = int(grace) if grace is not None else None
+    except (TypeError, ValueError):
+        raise BadRequest(f"invalid gracePeriodSeconds: {grace!r}") from None
+    pre = opts.get("preconditions") or {}
+    obj, gone = writes.do_delete(call.pg, res.model_kind, call.namespace, call.name, call.actor,
+                                 propagation=opts.get("propagationPolicy"), grace=grace,
+                                 precondition_uid=pre.get("uid", ""), precondition_rv=pre.get("resourceVersion", ""),
+                                 dry_run=call.dry_run)
+    if res.kind in ("Pod", "Namespace") or not gone:
+        return Reply(200, render(res, obj))
+    return Reply(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                       "details": {"name": call.name, "group": res.group, "kind": res.plural, "uid": obj.uid}})
+
+
+def do_delete_collection(call: Call) -> Reply:
+    _check_writable(call)
+    items, revision, _ = list_objects(call)
+    opts = delete_options(call)
+    deleted = []
+    for body in items:
+        meta = body["metadata"]
+        try:
+            obj, _ = writes.do_delete(call.pg, call.resource.model_kind, meta.get("namespace", ""), meta["name"],
+                                      call.actor, propagation=opts.get("propagationPolicy"), dry_run=call.dry_run)
+            deleted.append(render(call.resource, obj))
+        except NotFound:
+            continue
+    return Reply(200, {"kind": f"{call.resource.kind}List", "apiVersion": call.resource.api_version,
+                       "metadata": {"resourceVersion": str(revision)}, "items": deleted})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# subresources
+
+
+def scale_object(obj) -> dict:
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {"name": obj.name, "namespace": obj.namespace, "uid": obj.uid,
+                     "resourceVersion": str(obj.resource_version),
+                     "creationTimestamp": clock.rfc3339(obj.creation_timestamp)},
+        "spec": {"replicas": (obj.spec or {}).get("replicas", 0)},
+        "status": {"replicas": (obj.status or {}).get("replicas", 0),
+                   "selector": labels.selector_string((obj.spec or {}).get("selector"))},
+    }
+
+
+def scale_read(call: Call) -> Reply:
+    if call.resource.kind not in ("Deployment", "ReplicaSet"):
+        raise NotFound("the server could not find the requested resource")
+    return Reply(200, scale_object(get_model(call)))
+
+
+def scale_write(call: Call, body: dict) -> Reply:
+    if call.resource.kind not in ("Deployment", "ReplicaSet"):
+        raise NotFound("the server could not find the requested resource")
+    obj = get_model(call)
+    replicas = (body.get("spec") or {}).get("replicas")
+    rv = (body.get("metadata") or {}).get("resourceVersion")
+    current = obj.to_k8s()
+    if rv:
+        current["metadata"]["resourceVersion"] = str(rv)
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        raise Invalid("Scale", "autoscaling", call.name,
+                      [cause("spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal to 0")])
+    current["spec"]["replicas"] = replicas
+    obj = writes.do_update(call.pg, current, call.actor, namespace=call.namespace, dry_run=call.dry_run,
+                           message=f"{call.actor} → kube-apiserver set {call.resource.kind.lower()} "
+                                   f"{call.namespace}/{call.name} to {replicas} replicas")
+    return Reply(200, scale_object(obj))
+
+
+def subresource_post(call: Call) -> Reply:
+    if call.resource.kind == "Pod" and call.subresource == "binding":
+        body = bodies.decode_object(call.body, call.content_type)
+        target = (body.get("target") or {}).get("name")
+        if not target:
+            raise Invalid("Binding", "", call.name, [cause("target.name", "Required value", "FieldValueRequired")])
+        pod = get_model(call)
+        if pod.node_name:
+            from ..errors import Conflict
+
+            raise Conflict(f'Operation cannot be fulfilled on pods/binding "{call.name}": pod {call.name} is already '
+                           f"assigned to node \"{pod.node_name}\"")
+        pod.spec = {**pod.spec, "nodeName": target}
+        b = writes.Batch(call.pg, call.actor)
+        b.update(pod, f"{call.actor} bound pod {call.name} to {target}")
+        b.commit()
+        return Reply(201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
+    raise MethodNotAllowed(f"the server does not allow this method on the requested resource ({call.subresource})")
+
+
+def log_lines(call: Call) -> tuple[object, list[str]]:
+    pod = get_model(call)
+    containers = [c.get("name") for c in (pod.spec or {}).get("containers") or []]
+    container = call.query.get("container") or (containers[0] if containers else "")
+    if container not in containers:
+        raise BadRequest(f"container {container} is not valid for pod {call.name}")
+    statuses = {s.get("name"): s for s in (pod.status or {}).get("containerStatuses") or []}
+    st = statuses.get(container) or {}
+    waiting = (st.get("state") or {}).get("waiting")
+    previous = call.query.get("previous") in ("true", "1")
+    restart = int(st.get("restartCount") or 0)
+    if previous:
+        if restart == 0:
+            raise BadRequest(f'previous terminated container "{container}" in pod "{call.name}" not found')
+        restart -= 1
+    elif waiting or not st:
+        reason = (waiting or {}).get("reason", "ContainerCreating")
+        raise BadRequest(f'container "{container}" in pod "{call.name}" is waiting to start: {reason}')
+    qs = LogLine.objects.filter(playground=call.pg, pod_uid=pod.uid, container=container, restart=restart)
+    lines = list(qs.values_list("at", "text"))
+    tail = call.query.get("tailLines")
+    if tail is not None:
+        try:
+            n = int(tail)
+        except ValueError:
+            raise BadRequest(f"invalid tailLines: {tail!r}") from None
+        lines = lines[-n:] if n > 0 else []
+    stamps = call.query.get("timestamps") in ("true", "1")
+    text = [(f"{clock.rfc3339(at).replace('Z', '.000000000Z')} " if stamps else "") + t for at, t in lines]
+    return pod, text
+
+
+def proxy(call: Call) -> Reply:
+    res = call.resource
+    name, _, port = call.name.partition(":")
+    if name in ("http", "https") and port:
+        name, _, port = port.partition(":")
+    path = "/" + call.subpath
+    if res.kind == "Service":
+        target = f"{name}.{call.namespace}" + (f":{port}" if port else "")
+    elif res.kind == "Pod":
+        pod = get_model(Call(**{**call.__dict__, "name": name}))
+        ip = (pod.status or {}).get("podIP")
+        if not ip:
+            raise ApiError(f'pod "{name}" has no IP address yet')
+        target = f"{ip}" + (f":{port}" if port else "")
+    else:
+        raise NotFound("the server could not find the requested resource")
+    reply = kube_proxy.curl(call.pg, target, path=path, client="10.244.0.0")
+    if reply.error:
+        err = ApiError(f"error trying to reach service: {reply.error}")
+        err.code, err.reason = 503, "ServiceUnavailable"
+        raise err
+    return Reply(reply.status, reply.body, "text/html" if reply.body.lstrip().startswith("<") else "text/plain",
+                 {"X-Kubeplay-Pod": reply.pod or ""})
+
+
+def watch_filter(call: Call):
+    return filters(call)
+
+
+def render_change(call: Call, body: dict) -> dict:
+    return render_body(call.resource, copy.deepcopy(body)) if call.resource.derived else body

@@ -1,0 +1,334 @@
+"""The Kubernetes API over HTTP, at /clusters/<playground>/… — a thin async view in front of `handlers`.
+
+Authentication is the playground's bearer token (kubectl sends it only over TLS). Errors are `Status` objects.
+Watches and `logs -f` stream, one JSON event per line, flushed as each change arrives on the feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.http import HttpResponse, StreamingHttpResponse
+
+from .. import clock, feed, nudge
+from ..errors import ApiError, BadRequest, Forbidden, Gone, NotFound, Unauthorized
+from ..models import LogLine, Playground
+from . import handlers
+from .handlers import Call, Reply
+from .resources import find
+
+log = logging.getLogger(__name__)
+
+ANONYMOUS = {"version", "healthz", "readyz", "livez"}
+WATCH_DEFAULT_TIMEOUT = 1800
+
+
+def json_response(status: int, body, content_type: str = "application/json", headers: dict | None = None):
+    if isinstance(body, (dict, list)):
+        data = json.dumps(body, separators=(",", ":"))
+    else:
+        data = body
+    resp = HttpResponse(data, status=status, content_type=content_type)
+    for k, v in (headers or {}).items():
+        resp[k] = v
+    return resp
+
+
+def error_response(err: ApiError):
+    return json_response(err.code, err.status())
+
+
+def authenticate(slug: str, headers: dict) -> Playground:
+    auth = headers.get("authorization", "")
+    if not auth.lower().startswith("bearer "):
+        raise Unauthorized("Unauthorized")
+    token = auth[7:].strip()
+    pg = Playground.objects.filter(token=token).first() if token else None
+    if pg is None:
+        raise Unauthorized("Unauthorized")
+    if pg.slug != slug:
+        # Say nothing about the other playground, not even whether it exists.
+        raise Forbidden("forbidden: this token does not grant access to the requested playground")
+    return pg
+
+
+def parse_resource_path(parts: list[str]):
+    if parts[0] == "api":
+        group, version, rest = "", parts[1] if len(parts) > 1 else "", parts[2:]
+    else:
+        group, version, rest = parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else "", parts[3:]
+    if not rest:
+        return group, version, None
+    namespace = ""
+    if rest[0] == "namespaces" and len(rest) >= 3 and find(group, version, rest[2]) and rest[2] not in ("status", "finalize"):
+        namespace, rest = rest[1], rest[2:]
+    res = find(group, version, rest[0])
+    if res is None:
+        raise NotFound("the server could not find the requested resource")
+    name = rest[1] if len(rest) > 1 else ""
+    sub = rest[2] if len(rest) > 2 else ""
+    subpath = "/".join(rest[3:])
+    return group, version, (res, namespace, name, sub, subpath)
+
+
+def discovery_reply(parts: list[str], accept: str, slug: str):
+    from . import discovery
+
+    aggregated = "as=APIGroupDiscoveryList" in accept
+    if parts == ["api"]:
+        if aggregated:
+            return json_response(200, discovery.aggregated_discovery(core=True), discovery.AGGREGATED_CONTENT_TYPE)
+        return json_response(200, discovery.api_versions())
+    if parts == ["apis"]:
+        if aggregated:
+            return json_response(200, discovery.aggregated_discovery(core=False), discovery.AGGREGATED_CONTENT_TYPE)
+        return json_response(200, discovery.api_group_list())
+    if parts[0] == "api" and len(parts) == 2:
+        body = discovery.api_resource_list("", parts[1])
+    elif parts[0] == "apis" and len(parts) == 3:
+        body = discovery.api_resource_list(parts[1], parts[2])
+    elif parts[0] == "apis" and len(parts) == 2:
+        groups = [g for g in discovery.api_group_list()["groups"] if g["name"] == parts[1]]
+        body = {"kind": "APIGroup", "apiVersion": "v1", **groups[0]} if groups else None
+    else:
+        body = None
+    if not body:
+        raise NotFound("the server could not find the requested resource")
+    return json_response(200, body)
+
+
+def openapi_reply(parts: list[str], request, slug: str):
+    from . import openapi
+
+    if parts == ["openapi", "v3"]:
+        return json_response(200, openapi.index_document(prefix=f"/clusters/{slug}"), headers={"Cache-Control": "no-cache"})
+    if parts[:2] == ["openapi", "v3"]:
+        found = openapi.group_version_document("/".join(parts[2:]))
+        if found is None:
+            raise NotFound("the server could not find the requested resource")
+        data, etag = found
+        quoted = f'"{etag}"'
+        if request.headers.get("If-None-Match") == quoted:
+            return HttpResponse(status=304, headers={"ETag": quoted})
+        return json_response(200, data.decode() if isinstance(data, bytes) else data,
+                             headers={"ETag": quoted, "Cache-Control": "public, immutable"})
+    raise NotFound("the server could not find the requested resource")
+
+
+async def dispatch(request, slug: str, path: str = ""):
+    parts = [p for p in path.split("/") if p]
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        if parts and parts[0] in ANONYMOUS and len(parts) == 1:
+            return await sync_to_async(simple_reply)(parts[0], slug)
+        pg = await sync_to_async(authenticate, thread_sensitive=False)(slug, headers)
+        if not parts:
+            return json_response(200, {"paths": ["/api", "/api/v1", "/apis", "/openapi/v3", "/version", "/healthz"]})
+        accept = headers.get("accept", "")
+        if parts[0] in ("api", "apis"):
+            group, version, target = parse_resource_path(parts)
+            if target is None:
+                return discovery_reply(parts, accept, slug)
+            res, namespace, name, sub, subpath = target
+            call = Call(pg=pg, method=request.method, resource=res, namespace=namespace, name=name, subresource=sub,
+                        subpath=subpath, query=request.GET.dict(), body=request.body,
+                        content_type=headers.get("content-type", ""), accept=accept,
+                        actor=handlers.actor_of(headers))
+            if res.namespaced is False and namespace:
+                raise NotFound("the server could not find the requested resource")
+            if request.method == "GET" and call.query.get("watch") in ("true", "1") and not name:
+                return await watch_response(call)
+            if request.method == "GET" and sub == "log" and call.query.get("follow") in ("true", "1"):
+                return await follow_logs(call)
+            reply = await sync_to_async(route, thread_sensitive=False)(call)
+            return json_response(reply.status, reply.body, reply.content_type, reply.headers)
+        if parts[0] == "openapi":
+            return await sync_to_async(openapi_reply)(parts, request, slug)
+        raise NotFound("the server could not find the requested resource")
+    except ApiError as err:
+        return error_response(err)
+    except Exception:
+        log.exception("API request failed: %s %s", request.method, path)
+        return error_response(ApiError("an internal error occurred; the playground's data is unchanged"))
+
+
+def simple_reply(what: str, slug: str):
+    if what == "version":
+        from . import discovery
+
+        return json_response(200, discovery.VERSION_INFO)
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def route(call: Call) -> Reply:
+    m, sub = call.method, call.subresource
+    if sub == "proxy":
+        return handlers.proxy(call)
+    if m == "GET":
+        if not call.name:
+            return handlers.do_list(call)
+        if sub == "scale":
+            return handlers.scale_read(call)
+        if sub == "log":
+            _, lines = handlers.log_lines(call)
+            return Reply(200, "".join(line + "\n" for line in lines), "text/plain")
+        if sub in ("", "status"):
+            return handlers.do_get(call)
+        raise NotFound("the server could not find the requested resource")
+    if m == "POST":
+        if call.name and not sub:
+            from ..errors import MethodNotAllowed
+
+            raise MethodNotAllowed("the server does not allow this method on the requested resource")
+        return handlers.do_create(call)
+    if m == "PUT":
+        return handlers.do_update(call)
+    if m == "PATCH":
+        return handlers.do_patch(call)
+    if m == "DELETE":
+        return handlers.do_delete(call) if call.name else handlers.do_delete_collection(call)
+    from ..errors import MethodNotAllowed
+
+    raise MethodNotAllowed(f"the server does not allow this method on the requested resource ({m})")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# watches
+
+
+def _line(event: dict) -> bytes:
+    return (json.dumps(event, separators=(",", ":")) + "\n").encode()
+
+
+class _TableShape:
+    def __init__(self, call: Call):
+        self.call = call
+        self.first = True
+
+    def wrap(self, kind: str, body: dict, revision: int) -> dict:
+        if not self.call.as_table:
+            return body
+        from . import tables
+
+        t = tables.build_table(kind, [body], clock.now(), include_object=self.call.query.get("includeObject") or "Metadata",
+                               resource_version=str(revision), with_columns=self.first)
+        self.first = False
+        return t
+
+
+async def watch_response(call: Call):
+    q = call.query
+    send_initial = q.get("sendInitialEvents") in ("true", "1")
+    rv = q.get("resourceVersion")
+    try:
+        timeout = float(q.get("timeoutSeconds") or WATCH_DEFAULT_TIMEOUT)
+    except ValueError:
+        raise BadRequest(f"invalid timeoutSeconds: {q.get('timeoutSeconds')!r}") from None
+    if rv not in (None, "", "0"):
+        try:
+            start = int(rv)
+        except ValueError:
+            raise BadRequest(f"invalid resource version: {rv!r}") from None
+    else:
+        start = None
+    handlers.filters(call)  # a malformed selector is a 400 now, not a broken stream later
+    stream = watch_events(call, start, send_initial, timeout, q.get("allowWatchBookmarks") in ("true", "1"))
+    resp = StreamingHttpResponse(stream, content_type="application/json")
+    resp["Cache-Control"] = "no-cache"
+    return resp
+
+
+def _initial(call: Call):
+    items, revision, _ = handlers.list_objects(Call(**{**call.__dict__, "query": {
+        k: v for k, v in call.query.items() if k in ("labelSelector", "fieldSelector")}}))
+    return items, revision
+
+
+async def watch_events(call: Call, start: int | None, send_initial: bool, timeout: float, bookmarks: bool):
+    layer = get_channel_layer()
+    group = nudge.feed_group(call.pg.pk)
+    channel = await layer.new_channel() if layer else None
+    if channel:
+        await layer.group_add(group, channel)
+    shape = _TableShape(call)
+    res = call.resource
+    try:
+        ok = handlers.watch_filter(call)
+        if start is None:
+            items, last = await sync_to_async(_initial, thread_sensitive=False)(call)
+            for body in items:
+                yield _line({"type": "ADDED", "object": shape.wrap(res.kind, body, last)})
+            if send_initial:
+                yield _line({"type": "BOOKMARK", "object": {"kind": res.kind, "apiVersion": res.api_version,
+                                                            "metadata": {"resourceVersion": str(last), "annotations": {
+                                                                "k8s.io/initial-events-end": "true"}}}})
+        else:
+            last = start
+        deadline = time.monotonic() + timeout
+        last_bookmark = time.monotonic()
+        while True:
+            try:
+                changes = await sync_to_async(feed.changes_since, thread_sensitive=False)(call.pg, last,
+                                                                                          [res.model_kind])
+            except Gone as err:
+                yield _line({"type": "ERROR", "object": err.status()})
+                return
+            for c in changes:
+                last = c.revision
+                if res.namespaced and call.namespace and c.namespace != call.namespace:
+                    continue
+                body = handlers.render_change(call, c.object)
+                if ok(body):
+                    yield _line({"type": c.type, "object": shape.wrap(res.kind, body, c.revision)})
+            if changes:
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if bookmarks and time.monotonic() - last_bookmark > 30:
+                last_bookmark = time.monotonic()
+                yield _line({"type": "BOOKMARK", "object": {"kind": res.kind, "apiVersion": res.api_version,
+                                                            "metadata": {"resourceVersion": str(last)}}})
+            # The feed notice only says "look again"; the poll interval covers a lost one.
+            try:
+                if channel:
+                    await asyncio.wait_for(layer.receive(channel), timeout=min(remaining, 1.0))
+                else:
+                    await asyncio.sleep(min(remaining, 0.5))
+            except TimeoutError:
+                pass
+    finally:
+        if channel:
+            await layer.group_discard(group, channel)
+
+
+async def follow_logs(call: Call):
+    pod, lines = await sync_to_async(handlers.log_lines, thread_sensitive=False)(call)
+    container = call.query.get("container") or (pod.spec.get("containers") or [{}])[0].get("name", "")
+
+    def newer(after_id: int):
+        return list(LogLine.objects.filter(playground=call.pg, pod_uid=pod.uid, container=container,
+                                           id__gt=after_id).values_list("id", "text"))
+
+    def last_id():
+        row = LogLine.objects.filter(playground=call.pg, pod_uid=pod.uid).order_by("-id").values_list("id", flat=True)
+        return row.first() or 0
+
+    async def stream():
+        for line in lines:
+            yield (line + "\n").encode()
+        after = await sync_to_async(last_id, thread_sensitive=False)()
+        deadline = time.monotonic() + 3600
+        while time.monotonic() < deadline:
+            rows = await sync_to_async(newer, thread_sensitive=False)(after)
+            for row_id, text in rows:
+                after = row_id
+                yield (text + "\n").encode()
+            await asyncio.sleep(0.3)
+
+    return StreamingHttpResponse(stream(), content_type="text/plain")
