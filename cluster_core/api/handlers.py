@@ -9,7 +9,7 @@ import copy
 import json
 from dataclasses import dataclass, field
 
-from .. import clock, kube_proxy, labels, writes
+from .. import clock, labels, writes
 from ..errors import ApiError, BadRequest, Invalid, MethodNotAllowed, NotFound, cause
 from ..models import LogLine, Playground
 from . import bodies, selectors
@@ -427,6 +427,8 @@ def log_lines(call: Call) -> tuple[object, list[str]]:
 
 
 def proxy(call: Call) -> Reply:
+    from .. import kube_proxy
+
     res = call.resource
     name, _, port = call.name.partition(":")
     if name in ("http", "https") and port:
