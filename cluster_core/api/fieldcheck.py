@@ -11,7 +11,8 @@ Contract:
     * `FieldValueInvalid`    a well-typed string the field's own decoder refuses (quantity, date-time, base64);
     * `FieldValueRequired`   `null` where the schema does not allow it (a required field).
   `field` is the path with list indices: `spec.template.spec.containers[0].imagee`.
-- `unknown_fields(obj)` / `type_errors(obj)` are the two halves of `check`.
+- `unknown_fields(obj)` / `type_errors(obj)` are the two halves of `check`; `check_value(value, schema)` checks
+  a value against any schema node.
 - `strict_error_message(causes)` -> `strict decoding error: unknown field "spec.foo", unknown field "spec.bar"`.
 - `bad_request_message(causes, kind=None, version=None)` -> the whole message of the 400 BadRequest Status, or
   None when nothing blocks decoding. Type errors win over unknown fields (they fail decoding under every
@@ -49,8 +50,13 @@ INT_OR_STRING_DEF = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 
 def check(obj: dict, api_version: str | None = None, kind: str | None = None) -> list[dict]:
     name = schemas.definition_name(api_version or obj.get("apiVersion", ""), kind or obj.get("kind", ""))
+    return check_value(obj, {"$ref": schemas.REF_PREFIX + name})
+
+
+def check_value(value, schema: dict) -> list[dict]:
+    """Check any value against any schema node in the package's format (refs to `#/$defs/...`)."""
     walker = _Walker()
-    walker.value(obj, {"$ref": schemas.REF_PREFIX + name}, path="", go_path="", struct=_short(name))
+    walker.value(value, schema, path="", go_path="", struct="")
     return walker.causes
 
 
@@ -66,7 +72,9 @@ def strict_error_message(causes: list[dict]) -> str:
     return "strict decoding error: " + ", ".join(c["message"] for c in causes if c["reason"] == NOT_FOUND)
 
 
-def bad_request_message(causes: list[dict], kind: str | None = None, version: str | None = None) -> str | None:
+def bad_request_message(
+    causes: list[dict], kind: str | None = None, version: str | None = None
+) -> str | None:
     decode_errors = [c for c in causes if c["reason"] != NOT_FOUND]
     if decode_errors:
         # The decoder stops at the first value it cannot convert; later ones are never reported.
@@ -141,7 +149,12 @@ class _Walker:
         fmt = node.get("format")
         if "integer" in types:
             low, high = INT_RANGES.get(fmt, INT_RANGES["int64"])
-            if isinstance(value, float) and not isinstance(value, bool) or _is_int(value) and not low <= value <= high:
+            if (
+                isinstance(value, float)
+                and not isinstance(value, bool)
+                or _is_int(value)
+                and not low <= value <= high
+            ):
                 # Go reports the literal when it is a number that does not fit the integer type.
                 self._type_error(value, path, go_path, struct, _go_type(node), literal=True)
             elif not _is_int(value):
@@ -156,7 +169,11 @@ class _Walker:
             if not isinstance(value, str):
                 self._type_error(value, path, go_path, struct, _go_type(node))
             elif fmt == "date-time" and not _is_rfc3339(value):
-                self.add(INVALID, path, f'parsing time "{value}" as "2006-01-02T15:04:05Z07:00": cannot parse "{value}" as "2006"')
+                self.add(
+                    INVALID,
+                    path,
+                    f'parsing time "{value}" as "2006-01-02T15:04:05Z07:00": cannot parse "{value}" as "2006"',
+                )
             elif fmt == "byte":
                 self._base64(value, path)
 

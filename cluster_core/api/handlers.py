@@ -172,14 +172,21 @@ def _check_writable(call: Call) -> None:
 
 
 def _strict(call: Call, body: dict) -> None:
-    mode = call.query.get("fieldValidation", "")
-    if mode not in ("Strict", "Warn"):
-        return
-    from . import fieldcheck
+    """Check the body against the real schema. A mistyped field is always Invalid (422, naming the field);
+    an unknown field is rejected under fieldValidation=Strict as the apiserver does (400 strict decoding error)."""
+    from . import fieldcheck, schemas
 
-    causes = fieldcheck.unknown_fields(body)
-    if causes and mode == "Strict":
-        raise BadRequest(fieldcheck.strict_error_message(causes))
+    try:
+        causes = fieldcheck.check(body)
+    except schemas.SchemaNotFound:
+        return
+    mistyped = [c for c in causes if c["reason"] != "FieldValueNotFound"]
+    if mistyped:
+        meta = body.get("metadata") or {}
+        raise Invalid(call.resource.kind, call.resource.group, meta.get("name", call.name), mistyped)
+    if causes and call.query.get("fieldValidation", "") == "Strict":
+        raise BadRequest(fieldcheck.bad_request_message(causes, kind=body.get("kind"),
+                                                        version=call.resource.version))
 
 
 def _prepare(call: Call, body: dict) -> dict:

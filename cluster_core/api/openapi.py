@@ -82,7 +82,9 @@ SERVED: dict[str, GroupVersion] = {
         ),
     ),
     "apis/autoscaling/v1": GroupVersion("autoscaling", "v1", (), extra_kinds=("Scale",)),
-    "apis/discovery.k8s.io/v1": GroupVersion("discovery.k8s.io", "v1", (Resource("endpointslices", "EndpointSlice"),)),
+    "apis/discovery.k8s.io/v1": GroupVersion(
+        "discovery.k8s.io", "v1", (Resource("endpointslices", "EndpointSlice"),)
+    ),
     "apis/events.k8s.io/v1": GroupVersion("events.k8s.io", "v1", (Resource("events", "Event"),)),
 }
 
@@ -189,8 +191,9 @@ def to_openapi(node: dict, top: bool = True) -> dict:
             out[key] = [v for v in value if v is not None]
         else:
             out[key] = value
-    if set(out.get("oneOf", [{}])[0]) == {"type"} and {b.get("type") for b in out["oneOf"]} == {"integer", "string"}:
-        out.setdefault("format", "int-or-string")  # the package dropped IntOrString's upstream format
+    if [set(branch) for branch in out.get("oneOf", [])] == [{"type"}, {"type"}]:
+        if {branch["type"] for branch in out["oneOf"]} == {"integer", "string"}:
+            out.setdefault("format", "int-or-string")  # the package dropped IntOrString's upstream format
     ref = node.get("$ref")
     if ref is None:
         return out
@@ -211,7 +214,11 @@ def _property(name: str, node: dict, top: bool) -> dict:
 def _resource_paths(gv: GroupVersion, resource: Resource) -> dict:
     base = "/" + ("api/v1" if not gv.group else f"apis/{gv.api_version}")
     scope = "Namespaced" if resource.namespaced else ""
-    collection = f"{base}/namespaces/{{namespace}}/{resource.plural}" if resource.namespaced else f"{base}/{resource.plural}"
+    collection = (
+        f"{base}/namespaces/{{namespace}}/{resource.plural}"
+        if resource.namespaced
+        else f"{base}/{resource.plural}"
+    )
     item = collection + "/{name}"
     ref = COMPONENT_PREFIX + _name(gv.api_version, resource.kind)
     list_ref = COMPONENT_PREFIX + _name(gv.api_version, resource.kind + "List")
@@ -228,57 +235,117 @@ def _resource_paths(gv: GroupVersion, resource: Resource) -> dict:
     paths = {
         collection: {
             "parameters": scope_params + [_query("pretty", "string")],
-            "get": op(op_id("list"), f"list or watch objects of kind {resource.kind}", "list",
-                      _list_params(), list_ref),
-            "post": op(op_id("create"), f"create a {resource.kind}", "post", _write_params(), ref,
-                       body=_body({"*/*": ref}), created=True),
-            "delete": op(f"delete{_camel_gv(gv)}Collection{scope}{resource.kind}",
-                         f"delete collection of {resource.kind}", "deletecollection",
-                         _list_params() + [_query("dryRun", "string")], COMPONENT_PREFIX + META + "Status"),
+            "get": op(
+                op_id("list"),
+                f"list or watch objects of kind {resource.kind}",
+                "list",
+                _list_params(),
+                list_ref,
+            ),
+            "post": op(
+                op_id("create"),
+                f"create a {resource.kind}",
+                "post",
+                _write_params(),
+                ref,
+                body=_body({"*/*": ref}),
+                created=True,
+            ),
+            "delete": op(
+                f"delete{_camel_gv(gv)}Collection{scope}{resource.kind}",
+                f"delete collection of {resource.kind}",
+                "deletecollection",
+                _list_params() + [_query("dryRun", "string")],
+                COMPONENT_PREFIX + META + "Status",
+            ),
         },
         item: {
             "parameters": [name_param] + scope_params + [_query("pretty", "string")],
             "get": op(op_id("read"), f"read the specified {resource.kind}", "get", [], ref),
-            "put": op(op_id("replace"), f"replace the specified {resource.kind}", "put", _write_params(), ref,
-                      body=_body({"*/*": ref}), created=True),
+            "put": op(
+                op_id("replace"),
+                f"replace the specified {resource.kind}",
+                "put",
+                _write_params(),
+                ref,
+                body=_body({"*/*": ref}),
+                created=True,
+            ),
             "patch": _patch_op(op, op_id("patch"), f"partially update the specified {resource.kind}", ref),
-            "delete": op(op_id("delete"), f"delete a {resource.kind}", "delete",
-                         [_query("dryRun", "string"), _query("gracePeriodSeconds", "integer"),
-                          _query("propagationPolicy", "string")],
-                         COMPONENT_PREFIX + META + "Status", body=_body({"*/*": COMPONENT_PREFIX + META + "DeleteOptions"})),
+            "delete": op(
+                op_id("delete"),
+                f"delete a {resource.kind}",
+                "delete",
+                [
+                    _query("dryRun", "string"),
+                    _query("gracePeriodSeconds", "integer"),
+                    _query("propagationPolicy", "string"),
+                ],
+                COMPONENT_PREFIX + META + "Status",
+                body=_body({"*/*": COMPONENT_PREFIX + META + "DeleteOptions"}),
+            ),
         },
     }
     if resource.namespaced:
         paths[f"{base}/{resource.plural}"] = {
             "parameters": [_query("pretty", "string")],
-            "get": op(f"list{_camel_gv(gv)}{resource.kind}ForAllNamespaces",
-                      f"list or watch objects of kind {resource.kind}", "list", _list_params(), list_ref),
+            "get": op(
+                f"list{_camel_gv(gv)}{resource.kind}ForAllNamespaces",
+                f"list or watch objects of kind {resource.kind}",
+                "list",
+                _list_params(),
+                list_ref,
+            ),
         }
     for sub in resource.subresources:
         sub_ref, sub_op = ref, op
         if sub == "scale":
             sub_ref = COMPONENT_PREFIX + _name(SCALE_API_VERSION, "Scale")
-            sub_op = functools.partial(_operation, tag=tag, gvk={"group": "autoscaling", "kind": "Scale", "version": "v1"})
+            sub_op = functools.partial(
+                _operation, tag=tag, gvk={"group": "autoscaling", "kind": "Scale", "version": "v1"}
+            )
         suffix = sub.capitalize()
         paths[f"{item}/{sub}"] = {
             "parameters": [name_param] + scope_params + [_query("pretty", "string")],
-            "get": sub_op(op_id("read", suffix), f"read {sub} of the specified {resource.kind}", "get", [], sub_ref),
-            "put": sub_op(op_id("replace", suffix), f"replace {sub} of the specified {resource.kind}", "put",
-                          _write_params(), sub_ref, body=_body({"*/*": sub_ref}), created=True),
-            "patch": _patch_op(sub_op, op_id("patch", suffix),
-                               f"partially update {sub} of the specified {resource.kind}", sub_ref),
+            "get": sub_op(
+                op_id("read", suffix), f"read {sub} of the specified {resource.kind}", "get", [], sub_ref
+            ),
+            "put": sub_op(
+                op_id("replace", suffix),
+                f"replace {sub} of the specified {resource.kind}",
+                "put",
+                _write_params(),
+                sub_ref,
+                body=_body({"*/*": sub_ref}),
+                created=True,
+            ),
+            "patch": _patch_op(
+                sub_op,
+                op_id("patch", suffix),
+                f"partially update {sub} of the specified {resource.kind}",
+                sub_ref,
+            ),
         }
     return paths
 
 
 def _patch_op(op, operation_id: str, description: str, ref: str) -> dict:
     patch_ref = COMPONENT_PREFIX + META + "Patch"
-    params = _write_params() + [_query("force", "boolean", "Force is going to \"force\" Apply requests.")]
-    return op(operation_id, description, "patch", params, ref,
-              body=_body(dict.fromkeys(PATCH_MEDIA_TYPES, patch_ref)), created=True)
+    params = _write_params() + [_query("force", "boolean", 'Force is going to "force" Apply requests.')]
+    return op(
+        operation_id,
+        description,
+        "patch",
+        params,
+        ref,
+        body=_body(dict.fromkeys(PATCH_MEDIA_TYPES, patch_ref)),
+        created=True,
+    )
 
 
-def _operation(operation_id, description, action, params, response_ref, *, tag, gvk, body=None, created=False):
+def _operation(
+    operation_id, description, action, params, response_ref, *, tag, gvk, body=None, created=False
+):
     content = {media: {"schema": {"$ref": response_ref}} for media in RESPONSE_MEDIA_TYPES}
     responses = {"200": {"content": content, "description": "OK"}}
     if created:
@@ -301,13 +368,20 @@ def _operation(operation_id, description, action, params, response_ref, *, tag, 
 
 
 def _body(media_refs: dict) -> dict:
-    return {"content": {media: {"schema": {"$ref": ref}} for media, ref in media_refs.items()}, "required": True}
+    return {
+        "content": {media: {"schema": {"$ref": ref}} for media, ref in media_refs.items()},
+        "required": True,
+    }
 
 
 def _write_params() -> list:
     return [
         _query("dryRun", "string", "When present, indicates that modifications should not be persisted."),
-        _query("fieldManager", "string", "fieldManager is a name associated with the actor or entity that is making these changes."),
+        _query(
+            "fieldManager",
+            "string",
+            "fieldManager is a name associated with the actor or entity that is making these changes.",
+        ),
         _query(
             "fieldValidation",
             "string",

@@ -53,7 +53,7 @@ def _names_by_gvk() -> dict[tuple[str, str, str], str]:
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:
-    """"apps/v1" -> ("apps", "v1"); the core group is "" ("v1" -> ("", "v1"))."""
+    """ "apps/v1" -> ("apps", "v1"); the core group is "" ("v1" -> ("", "v1"))."""
     group, _, version = api_version.rpartition("/")
     return group, version
 
