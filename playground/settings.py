@@ -64,7 +64,8 @@ else:
                 "timeout": 30,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            "TEST": {"NAME": os.environ.get("KUBEPLAY_SQLITE_TEST", str(DATA_DIR / "test.sqlite3"))},
+            # One test database per test process: parallel runs never share a file.
+            "TEST": {"NAME": os.environ.get("KUBEPLAY_SQLITE_TEST", str(DATA_DIR / f"test-{os.getpid()}.sqlite3"))},
         }
     }
 
@@ -72,7 +73,13 @@ if os.environ.get("REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [os.environ["REDIS_URL"]], "capacity": 10000, "expiry": 30},
+            "CONFIG": {
+                "hosts": [os.environ["REDIS_URL"]],
+                "capacity": 10000,
+                "expiry": 30,
+                # Several playground installations (or test runs) can share one Redis.
+                "prefix": os.environ.get("KUBEPLAY_CHANNEL_PREFIX", "kubeplay"),
+            },
         }
     }
 else:

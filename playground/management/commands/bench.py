@@ -1,0 +1,34 @@
+"""`python manage.py bench converge|api|live …` — benchmarks that print their figures last."""
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Benchmarks: converge (loops), api (Table lists, watch delivery), live (WebSocket viewers)."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="which", required=True)
+        c = sub.add_parser("converge", help="scale one Deployment 0 → N at tempo instant")
+        c.add_argument("--pods", type=int, default=1000)
+        c.add_argument("--nodes", type=int, default=50)
+        a = sub.add_parser("api", help="server-side latency of lists and watch delivery")
+        a.add_argument("--pods", type=int, default=1000)
+        a.add_argument("--samples", type=int, default=50)
+        live = sub.add_parser("live", help="WebSocket viewers while a deployment scales")
+        live.add_argument("--viewers", type=int, default=200)
+        live.add_argument("--pods", type=int, default=200)
+
+    def handle(self, *args, **opts):
+        which = opts["which"]
+        if which == "converge":
+            from playground.bench_converge import run
+
+            run(self.stdout, pods=opts["pods"], nodes=opts["nodes"])
+        elif which == "api":
+            from playground.bench_api import run
+
+            run(self.stdout, pods=opts["pods"], samples=opts["samples"])
+        else:
+            from playground.bench_live import run
+
+            run(self.stdout, viewers=opts["viewers"], pods=opts["pods"])

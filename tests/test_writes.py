@@ -1,0 +1,122 @@
+"""The write path: revisions, optimistic concurrency, the change feed, validation that changes nothing."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from cluster_core import writes
+from cluster_core.errors import AlreadyExists, Conflict, Invalid, NotFound
+from cluster_core.models import Change, Deployment, Namespace, Playground
+
+
+@pytest.fixture
+def pg(db, fake_clock, quiet_nudges):
+    pg = Playground.objects.create(slug="w", max_pods=100)
+    b = writes.Batch(pg, "test")
+    b.create(Namespace(name="default"))
+    b.commit()
+    return pg
+
+
+def deployment(name="test1", replicas=1, image="nginx", labels=None):
+    labels = labels or {"app": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": {"app": name}},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "nginx", "image": image}]}}}}
+
+
+def test_it_assigns_increasing_resource_versions_and_records_who_did_it(pg):
+    a = writes.do_create(pg, deployment("a"), "kubectl create deployment")
+    b = writes.do_create(pg, deployment("b"), "kubectl create deployment")
+    assert b.resource_version == a.resource_version + 1
+    change = Change.objects.get(playground=pg, revision=b.resource_version)
+    assert change.type == "ADDED" and change.kind == "Deployment" and change.name == "b"
+    assert change.actor == "kubectl create deployment"
+    assert change.object["metadata"]["resourceVersion"] == str(b.resource_version)
+
+
+def test_it_defaults_like_the_apiserver(pg):
+    d = writes.do_create(pg, deployment(), "t").to_k8s()
+    assert d["spec"]["strategy"] == {"type": "RollingUpdate",
+                                     "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}
+    assert d["spec"]["revisionHistoryLimit"] == 10
+    c = d["spec"]["template"]["spec"]["containers"][0]
+    assert c["imagePullPolicy"] == "Always" and c["terminationMessagePath"] == "/dev/termination-log"
+    assert d["metadata"]["generation"] == 1
+
+
+def test_it_rejects_a_stale_resource_version_with_conflict(pg):
+    writes.do_create(pg, deployment(), "t")
+    first = writes.get_object(pg, "Deployment", "default", "test1").to_k8s()
+    second = writes.get_object(pg, "Deployment", "default", "test1").to_k8s()
+    first["spec"]["replicas"] = 2
+    writes.do_update(pg, first, "writer-1")
+    second["spec"]["replicas"] = 5
+    with pytest.raises(Conflict) as err:
+        writes.do_update(pg, second, "writer-2")
+    assert err.value.code == 409
+    assert "the object has been modified" in err.value.message
+    stored = writes.get_object(pg, "Deployment", "default", "test1")
+    assert stored.spec["replicas"] == 2 and stored.generation == 2
+
+
+def test_it_lets_exactly_one_of_two_concurrent_writers_win(pg, transactional_db):
+    writes.do_create(pg, deployment(), "t")
+    base = writes.get_object(pg, "Deployment", "default", "test1").to_k8s()
+    results = []
+    barrier = threading.Barrier(2)
+
+    def writer(replicas):
+        body = {**base, "spec": {**base["spec"], "replicas": replicas}}
+        barrier.wait()
+        try:
+            writes.do_update(pg, body, f"writer-{replicas}")
+            results.append("ok")
+        except Conflict:
+            results.append("conflict")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(r,)) for r in (2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["conflict", "ok"]
+
+
+def test_it_rejects_bad_input_and_changes_nothing(pg):
+    before = Playground.objects.get(pk=pg.pk).revision
+    cases = [
+        (deployment("Bad_Name"), "metadata.name"),
+        (deployment(replicas=-1), "spec.replicas"),
+        (deployment(replicas=101), "spec.replicas"),
+        (deployment(labels={"app": "other"}), "spec.template.metadata.labels"),
+    ]
+    for body, field in cases:
+        with pytest.raises(Invalid) as err:
+            writes.do_create(pg, body, "t")
+        assert err.value.code == 422
+        assert field in [c["field"] for c in err.value.causes], err.value.message
+    assert "max_pods" in str(pytest.raises(Invalid, writes.do_create, pg, deployment(replicas=101), "t").value.message)
+    assert Playground.objects.get(pk=pg.pk).revision == before
+    assert not Deployment.objects.filter(playground=pg).exists()
+
+
+def test_it_says_already_exists_and_not_found(pg):
+    writes.do_create(pg, deployment(), "t")
+    with pytest.raises(AlreadyExists) as err:
+        writes.do_create(pg, deployment(), "t")
+    assert err.value.message == 'deployments.apps "test1" already exists'
+    with pytest.raises(NotFound) as err:
+        writes.get_object(pg, "Deployment", "default", "nope")
+    assert err.value.message == 'deployments.apps "nope" not found'
+
+
+def test_it_rejects_objects_in_a_missing_namespace(pg):
+    body = deployment()
+    body["metadata"]["namespace"] = "nowhere"
+    with pytest.raises(NotFound):
+        writes.do_create(pg, body, "t")
