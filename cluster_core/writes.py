@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import clock, defaults, nudge, validation
-from .errors import AlreadyExists, Conflict, Invalid, NotFound, cause
+from .errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound, cause
 from .models import KINDS, Change, KubeObject, Namespace, Playground
 
 _FIXED = {"id", "playground", "namespace", "name", "uid", "creation_timestamp", "generate_name"}
@@ -272,6 +272,9 @@ def do_update(pg: Playground, body: dict, actor: str, namespace: str = "", subre
     return obj
 
 
+PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
 def deletion_grace(obj: KubeObject, grace: int | None) -> int:
     if grace is not None:
         return max(0, int(grace))
@@ -290,6 +293,9 @@ def do_delete(pg: Playground, kind: str, namespace: str, name: str, actor: str, 
         )
     if precondition_rv and str(precondition_rv) != str(obj.resource_version):
         raise Conflict.of(model.PLURAL, model.GROUP, name)
+    if kind == "Namespace" and name in PROTECTED_NAMESPACES:
+        # The apiserver's NamespaceLifecycle admission refuses these, dry-run or not.
+        raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted')
     if propagation not in (None, "", "Background", "Foreground", "Orphan"):
         raise Invalid("DeleteOptions", "", "", [cause("propagationPolicy", f'Unsupported value: "{propagation}"',
                                                     "FieldValueNotSupported")])
@@ -350,3 +356,27 @@ def _dependents(pg: Playground, owner: KubeObject) -> list[KubeObject]:
         for child in model.objects.filter(playground=pg, controller_uid=owner.uid):
             out.append(child)
     return out
+
+
+def stage_delete(b: Batch, obj: KubeObject, message: str, grace: int | None = None,
+                 node_gone: bool = False) -> bool:
+    """Add a background deletion to a batch the way `do_delete` does it, for loops that delete many objects
+    in one commit. Returns True when the object goes at once, False while it terminates: a scheduled pod
+    waits for its kubelet (unless its node is gone, then nobody would ever finish it), finalizers wait for
+    their controllers."""
+    now = clock.now()
+    if obj.KIND == "Pod" and not node_gone:
+        g = deletion_grace(obj, grace)
+        if obj.node_name and g > 0 and obj.phase not in ("Succeeded", "Failed"):
+            obj.deletion_timestamp = now + dt.timedelta(seconds=g)
+            obj.deletion_grace_period_seconds = g
+            obj.requeue_at = now
+            b.update(obj, f"{message}; the kubelet on {obj.node_name} stops it gracefully ({g}s)")
+            return False
+    if obj.finalizers:
+        obj.deletion_timestamp = obj.deletion_timestamp or now
+        obj.deletion_grace_period_seconds = 0
+        b.update(obj, f"{message} (waiting for finalizers {', '.join(obj.finalizers)})")
+        return False
+    b.delete(obj, message)
+    return True

@@ -1,13 +1,22 @@
-"""The ASGI application: HTTP to Django, and the reconcile loops as Channels workers by channel name."""
+"""The ASGI application: HTTP to Django, the page's live feed over WebSocket, and the reconcile loops as Channels
+workers by channel name."""
 
-from channels.routing import ChannelNameRouter, ProtocolTypeRouter
+from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.urls import path
 
 from cluster_core.workers import loop_consumers
 from playground.asgi import django_asgi
+from playground.consumers import PlaygroundConsumer
+
+websocket_urlpatterns = [
+    path("ws/p/<slug:slug>/", PlaygroundConsumer.as_asgi()),
+]
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi,
+        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
         "channel": ChannelNameRouter(loop_consumers()),
     }
 )

@@ -1,11 +1,22 @@
-"""Thin views: GET never writes; a POST calls one action and returns a fragment."""
+"""Thin views: GET never writes the cluster; a POST calls one action and returns a fragment."""
 
 import asyncio
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.http.request import split_domain_port
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from cluster_core import actions, bootstrap, images, kubeconfig, runtime
+from cluster_core.api import tls
+from cluster_core.models import Change, Playground, Service
+
+from . import consumers, story
 
 
 def _database_ok() -> bool:
@@ -33,3 +44,244 @@ async def healthz(request):
         checks["channel_layer_error"] = str(exc)
     ok = checks["database"] is True and checks["channel_layer"] is True
     return JsonResponse({"ok": ok, **checks}, status=200 if ok else 503)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The page
+
+
+@require_GET
+def index(request):
+    pg = bootstrap.get_or_create_default()
+    return redirect("page", slug=pg.slug)
+
+
+@require_GET
+def page(request, slug):
+    pg = get_object_or_404(Playground, slug=slug)
+    state = consumers.snapshot(pg)
+    nodes = [o for o in state["objects"] if o["kind"] == "Node"]
+    return render(request, "playground/page.html", {
+        "pg": pg,
+        "nodes": sorted(nodes, key=lambda n: (not n["master"], n["name"])),
+        "images": images.known_names(),
+        "tempos": [("classroom", _("Slow motion (classroom)")), ("realtime", _("Realtime")),
+                   ("instant", _("Instant"))],
+        "service_types": ["NodePort", "ClusterIP"],
+        "words": page_words(),
+    })
+
+
+def page_words() -> dict:
+    """The few phrases the page's script writes itself, translated here."""
+    return {
+        "live": _("live"), "reconnecting": _("reconnecting…"),
+        "system": _("%s kube-system pods"), "endpoints": _("%s endpoints"),
+        "noDeployments": _("No deployments yet."), "noResources": _("No resources found in default namespace."),
+        "rolling": _("rolling update in progress"),
+        "budget": _("maxSurge %(surge)s: at most %(max)s pods (now %(now)s) · maxUnavailable %(unavailable)s: at "
+                    "least %(min)s available (now %(ready)s)"),
+        "newSet": _("new"), "oldSet": _("old"), "revision": _("revision"),
+        "desired": _("desired"), "current": _("current"), "ready": _("ready"),
+        "serviceEndpoints": _("Service %s endpoints:"), "etcdRevision": _("revision"), "keys": _("keys"),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Actions: each POST calls one action and answers with the kubectl line and kubectl's output
+
+
+def _result(request, result: actions.ActionResult, action: str):
+    response = render(request, "playground/_result.html", {"result": result, "action": action},
+                      status=200 if result.ok else 422)
+    return trigger_client_event(response, "kubeplay:action", {"ok": result.ok, "action": action})
+
+
+def _number(request, field: str, label: str, default: int | None = None, minimum: int = 0):
+    """A whole number from the form, or a readable error (returned as an ActionResult by the caller)."""
+    raw = (request.POST.get(field) or "").strip()
+    if not raw and default is not None:
+        return default, None
+    try:
+        value = int(raw)
+    except ValueError:
+        return None, _("%(label)s must be a whole number, not “%(value)s”.") % {"label": label, "value": raw}
+    if value < minimum:
+        return None, _("%(label)s must be at least %(minimum)s.") % {"label": label, "minimum": minimum}
+    return value, None
+
+
+def _invalid(request, action: str, message: str):
+    return _result(request, actions.ActionResult(False, error=message), action)
+
+
+def _field(request, name: str) -> str:
+    return (request.POST.get(name) or "").strip()
+
+
+@require_POST
+def deploy(request, slug):
+    pg = get_object_or_404(Playground, slug=slug)
+    replicas, error = _number(request, "replicas", _("Replicas"), default=1)
+    if error:
+        return _invalid(request, "deploy", error)
+    return _result(request, actions.deploy(pg, _field(request, "name"), _field(request, "image"), replicas), "deploy")
+
+
+@require_POST
+def expose(request, slug):
+    pg = get_object_or_404(Playground, slug=slug)
+    port, error = _number(request, "port", _("Port"), minimum=1)
+    if error:
+        return _invalid(request, "expose", error)
+    kind = _field(request, "type") or "NodePort"
+    return _result(request, actions.expose(pg, _field(request, "name"), port, type=kind), "expose")
+
+
+@require_POST
+def scale(request, slug):
+    pg = get_object_or_404(Playground, slug=slug)
+    replicas, error = _number(request, "replicas", _("Replicas"))
+    if error:
+        return _invalid(request, "scale", error)
+    return _result(request, actions.scale(pg, _field(request, "name"), replicas), "scale")
+
+
+@require_POST
+def set_image(request, slug):
+    pg = get_object_or_404(Playground, slug=slug)
+    result = actions.set_image(pg, _field(request, "name"), _field(request, "image"),
+                               container=_field(request, "container") or None)
+    return _result(request, result, "set-image")
+
+
+@require_POST
+def rollback(request, slug):
+    pg = get_object_or_404(Playground, slug=slug)
+    revision, error = _number(request, "revision", _("Revision"), default=0)
+    if error:
+        return _invalid(request, "rollback", error)
+    return _result(request, actions.rollback(pg, _field(request, "name"), to_revision=revision or None), "rollback")
+
+
+@require_POST
+def delete(request, slug):
+    pg = get_object_or_404(Playground, slug=slug)
+    return _result(request, actions.delete(pg, _field(request, "kind") or "deployment", _field(request, "name")),
+                   "delete")
+
+
+@require_POST
+def curl(request, slug):
+    pg = get_object_or_404(Playground, slug=slug)
+    target = _field(request, "target")
+    if not target:
+        return _invalid(request, "curl", _("Name a Service, or localhost:<NodePort>."))
+    path = _field(request, "path") or "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    return _result(request, actions.curl(pg, target, path=path), "curl")
+
+
+@require_POST
+def terminal(request, slug):
+    from . import terminal as shell
+
+    pg = get_object_or_404(Playground, slug=slug)
+    line = _field(request, "line")
+    result = shell.run(pg, line) if line else None
+    return render(request, "playground/_terminal_line.html", {"line": line, "result": result})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tempo: the playground's clock, not only the drawing
+
+
+@require_POST
+def tempo(request, slug):
+    pg = get_object_or_404(Playground, slug=slug)
+    what = _field(request, "tempo")
+    if what in dict(Playground.TEMPOS):
+        Playground.objects.filter(pk=pg.pk).update(tempo=what)
+    elif what == "pause":
+        Playground.objects.filter(pk=pg.pk).update(paused=True)
+    elif what == "resume":
+        Playground.objects.filter(pk=pg.pk).update(paused=False)
+    elif what == "step":
+        # One step: every loop looks once at every unit, whatever the pause says.
+        Playground.objects.filter(pk=pg.pk).update(paused=True)
+        pg.refresh_from_db()
+        runtime.run_once(pg)
+    pg.refresh_from_db()
+    response = render(request, "playground/page.html#tempo", {"pg": pg, "tempos": [
+        ("classroom", _("Slow motion (classroom)")), ("realtime", _("Realtime")), ("instant", _("Instant"))]})
+    return trigger_client_event(response, "kubeplay:tempo", {"tempo": pg.tempo, "paused": pg.paused})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# "Why?": the chain of writes that made an object, from the feed
+
+
+def _changes(pg, kind: str, namespace: str, name: str, uid: str = "") -> list[dict]:
+    qs = Change.objects.filter(playground=pg, kind=kind, namespace=namespace, name=name)
+    if uid:
+        qs = qs.filter(uid=uid)
+    return [consumers._change_dict(c) for c in qs.order_by("revision")]
+
+
+def gather_chain(pg, kind: str, namespace: str, name: str) -> list[dict]:
+    """The object's own writes, then up its owners: each owner's write that came just before its child."""
+    own = _changes(pg, kind, namespace, name)
+    if not own:
+        return []
+    # A name can be reused; the chain is about the object that has it now (the latest uid).
+    own = [c for c in own if c["uid"] == own[-1]["uid"]]
+    chain = list(own)
+    child, before = own[-1]["object"], own[0]["revision"]
+    for _depth in range(3):
+        ref = story.owner_of(child)
+        if not ref or ref.get("kind") not in ("ReplicaSet", "Deployment"):
+            break
+        owner_changes = _changes(pg, ref["kind"], namespace, ref.get("name", ""))
+        cause = story.cause_before(owner_changes, before)
+        if cause is None:
+            break
+        chain.append(cause)
+        created = [c for c in owner_changes if c["type"] == "ADDED" and c["revision"] < cause["revision"]]
+        chain += created[-1:]
+        child, before = cause["object"], cause["revision"]
+    if kind == "Service":
+        chain += [c for c in _changes(pg, "Endpoints", namespace, name) if c["actor"] == "endpoints-controller"]
+    return chain
+
+
+@require_GET
+def why(request, slug, kind, namespace, name):
+    pg = get_object_or_404(Playground, slug=slug)
+    if kind not in ("Pod", "ReplicaSet", "Service", "Deployment"):
+        kind = "Pod"
+    lines = story.why_chain(gather_chain(pg, kind, namespace, name))
+    selected = []
+    if kind == "Service":
+        svc = Service.objects.filter(playground=pg, namespace=namespace, name=name).first()
+        selected = sorted((svc.spec or {}).get("selector", {}).items()) if svc else []
+    return render(request, "playground/_why.html", {"kind": kind, "name": name, "lines": lines[-30:],
+                                                     "selected": selected})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# kubeconfig
+
+
+@require_GET
+def download_kubeconfig(request, slug):
+    pg = get_object_or_404(Playground, slug=slug)
+    _cert, _key, ca_path = tls.ensure()
+    host, _port = split_domain_port(request.get_host())
+    if ":" in host:
+        host = f"[{host}]"
+    text = kubeconfig.render(pg, f"https://{host}:6443", ca_path.read_bytes())
+    response = HttpResponse(text, content_type="application/yaml")
+    response["Content-Disposition"] = f'attachment; filename="kubeplay-{pg.slug}.kubeconfig"'
+    return response
+

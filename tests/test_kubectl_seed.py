@@ -124,9 +124,11 @@ def test_it_runs_the_seed_session(served):
     assert pod[0].split("-")[1] == first_hash
     assert "Welcome to nginx!" in ok(served, "get", "--raw", "/api/v1/namespaces/default/services/test1:80/proxy/")
 
-    header, rows = table(ok(served, "rollout", "history", "deployment", "test1"))
+    history = ok(served, "rollout", "history", "deployment", "test1").splitlines()
+    assert history[0] == "deployment.apps/test1 "
+    header, rows = table("\n".join(history[1:]))
     assert header == ["REVISION", "CHANGE-CAUSE"]
-    assert [r[0] for r in rows[1:] if r] == ["2", "3"] or [r[0] for r in rows if r[0].isdigit()] == ["2", "3"]
+    assert rows == [["2", "<none>"], ["3", "<none>"]]
 
     described = ok(served, "describe", "deployment", "test1")
     assert re.search(r"^Name:\s+test1$", described, re.M)

@@ -1,0 +1,401 @@
+"""kubelet: runs the pods bound to one node.
+
+Key = node name; actor `kubelet/<node>`. One sync looks at the node's pods that are due — stored due-time
+`Pod.requeue_at` reached, freshly bound (Pending without a due-time) or terminating — and walks each through the
+stage table in `kubelet_stages` while its next stage is due, all in one Batch (one write per pod). Every delay
+becomes a due-time from `clock.due(tempo, seconds)`: at tempo instant a pod goes from bound to Running in one
+sync; otherwise later syncs pick it up when due. Reaching Running allocates the pod IP (lowest free address of the
+node's podCIDR; hostNetwork pods take the node's InternalIP) and writes the image's start-up lines as container
+logs. A deleted pod's containers are stopped, then the pod object is removed. The node's Ready heartbeat is
+refreshed when older than 40 s. Pods already Running without a due-time (the static control plane) are left alone,
+so a second sync writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from .. import bootstrap, clock, events, images
+from ..models import Event, LogLine, Node, Playground, Pod
+from ..writes import Batch
+from . import kubelet_stages as stages
+
+COMPONENT = "kubelet"
+# How long a registry takes to answer "no such repository".
+UNKNOWN_PULL_SECONDS = 2.0
+# nginx, httpd and friends exit promptly on SIGTERM, well inside the grace period.
+STOP_SECONDS = 1.0
+BACKOFF_FIRST, BACKOFF_MAX = 10, 300
+HEARTBEAT_SECONDS = 40
+CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
+
+
+def keys(pg: Playground) -> list[str]:
+    return list(Node.objects.filter(playground=pg).order_by("name").values_list("name", flat=True))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Observing a pod (pure)
+
+
+def containers(pod: Pod) -> list[dict]:
+    return [c for c in (pod.spec or {}).get("containers") or [] if isinstance(c, dict)]
+
+
+def observe(pod: Pod) -> dict:
+    """The facts the stage table matches on."""
+    st = pod.status or {}
+    statuses = st.get("containerStatuses") or []
+    states = [c.get("state") or {} for c in statuses]
+    waiting = {(s.get("waiting") or {}).get("reason") for s in states if "waiting" in s}
+    deleting = pod.deletion_timestamp is not None
+    if deleting and states and all("terminated" in s for s in states):
+        state = "Stopped"
+    elif not st.get("startTime"):
+        state = "Scheduled"
+    elif "ErrImagePull" in waiting:
+        state = "ErrImagePull"
+    elif "ImagePullBackOff" in waiting:
+        state = "ImagePullBackOff"
+    elif "ContainerCreating" in waiting:
+        # The image ID is only known once the image is on the node: pulled, container being started.
+        state = "Starting" if all(c.get("imageID") for c in statuses) else "ContainerCreating"
+    elif states and all("running" in s for s in states):
+        state = "Running"
+    else:
+        state = "Unknown"
+    known = all(images.lookup(c.get("image") or "") for c in containers(pod))
+    return {"state": state, "deleting": deleting, "images_known": known}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Image references and IDs as containerd reports them
+
+
+def image_ref(image: str) -> str:
+    """`nginx` → `docker.io/library/nginx:latest`."""
+    name, _, digest = image.partition("@")
+    head, _, tail = name.rpartition("/")
+    if ":" in tail:
+        tail, tag = tail.split(":", 1)
+    else:
+        tag = "latest"
+    path = f"{head}/{tail}" if head else tail
+    first = path.split("/", 1)[0]
+    if "/" not in path:
+        path = f"docker.io/library/{path}"
+    elif "." not in first and ":" not in first and first != "localhost":
+        path = f"docker.io/{path}"
+    return f"{path}@{digest}" if digest else f"{path}:{tag}"
+
+
+def image_id(image: str) -> str:
+    ref = image_ref(image)
+    repo = ref.split("@", 1)[0] if "@" in ref else ref.rsplit(":", 1)[0]
+    return f"{repo}@sha256:{hashlib.sha256(images.repository(image).encode()).hexdigest()}"
+
+
+def container_id(pod: Pod, name: str) -> str:
+    return "containerd://" + hashlib.sha256(f"{pod.uid}/{name}".encode()).hexdigest()
+
+
+def pull_error(image: str) -> str:
+    ref = image_ref(image)
+    return (
+        f'failed to pull and unpack image "{ref}": failed to resolve reference "{ref}": pull access denied, '
+        "repository does not exist or may require authorization: server message: insufficient_scope: "
+        "authorization failed"
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Status builders (pure, given the time and the allocated IP)
+
+
+def set_conditions(status: dict, now: str, values: dict[str, bool], unready: list[str]) -> None:
+    """Set condition statuses; lastTransitionTime only moves when the status flips."""
+    old = {c.get("type"): c for c in status.get("conditions") or []}
+    out = []
+    for type_ in CONDITIONS:
+        if type_ not in values:
+            if type_ in old:
+                out.append(old[type_])
+            continue
+        value = "True" if values[type_] else "False"
+        prev = old.get(type_) or {}
+        cond = {"type": type_, "status": value, "lastProbeTime": None,
+                "lastTransitionTime": prev.get("lastTransitionTime") if prev.get("status") == value else now}
+        if value == "False" and type_ in ("Ready", "ContainersReady"):
+            cond["reason"] = "ContainersNotReady"
+            cond["message"] = f"containers with unready status: [{' '.join(unready)}]"
+        out.append(cond)
+    status["conditions"] = out
+
+
+def _waiting(c: dict, reason: str, message: str = "", pulled: bool = False) -> dict:
+    waiting = {"reason": reason, **({"message": message} if message else {})}
+    return {"name": c["name"], "image": c.get("image", ""), "imageID": image_id(c.get("image", "")) if pulled else "",
+            "ready": False, "started": False, "restartCount": 0, "state": {"waiting": waiting}, "lastState": {}}
+
+
+def enter(pod: Pod, state: str, node: Node, now: dt.datetime, ip: str = "") -> None:
+    """Leave the pod's status as the kubelet reports it in `state`."""
+    ts = clock.rfc3339(now)
+    st = dict(pod.status or {})
+    names = [c["name"] for c in containers(pod)]
+    if state == "ContainerCreating":
+        host = node_ip(node)
+        st.update(phase="Pending", hostIP=host, hostIPs=[{"ip": host}], startTime=ts)
+        st["containerStatuses"] = [_waiting(c, "ContainerCreating") for c in containers(pod)]
+        set_conditions(st, ts, {"PodReadyToStartContainers": False, "Initialized": True, "Ready": False,
+                                "ContainersReady": False, "PodScheduled": True}, names)
+    elif state == "Starting":
+        st["containerStatuses"] = [_waiting(c, "ContainerCreating", pulled=True) for c in containers(pod)]
+        set_conditions(st, ts, {"PodReadyToStartContainers": True}, names)
+    elif state in ("ErrImagePull", "ImagePullBackOff"):
+        out = []
+        for c in containers(pod):
+            image = c.get("image", "")
+            if images.lookup(image):
+                out.append(_waiting(c, "ContainerCreating"))
+            elif state == "ErrImagePull":
+                out.append(_waiting(c, "ErrImagePull", pull_error(image)))
+            else:
+                out.append(_waiting(c, "ImagePullBackOff",
+                                    f'Back-off pulling image "{image}": ErrImagePull: {pull_error(image)}'))
+        st["containerStatuses"] = out
+        set_conditions(st, ts, {"PodReadyToStartContainers": True}, names)
+    elif state == "Running":
+        st.update(phase="Running", podIP=ip, podIPs=[{"ip": ip}])
+        st["containerStatuses"] = [
+            {"name": c["name"], "image": image_ref(c.get("image", "")), "imageID": image_id(c.get("image", "")),
+             "containerID": container_id(pod, c["name"]), "ready": True, "started": True, "restartCount": 0,
+             "state": {"running": {"startedAt": ts}}, "lastState": {}}
+            for c in containers(pod)
+        ]
+        set_conditions(st, ts, dict.fromkeys(CONDITIONS, True), [])
+    elif state == "Stopped":
+        stopped = []
+        for cs in st.get("containerStatuses") or []:
+            started = ((cs.get("state") or {}).get("running") or {}).get("startedAt")
+            term = {"exitCode": 0, "reason": "Completed", "startedAt": started, "finishedAt": ts,
+                    "containerID": cs.get("containerID", "")}
+            stopped.append({**cs, "ready": False, "started": False, "state": {"terminated": term}})
+        st["containerStatuses"] = stopped
+        set_conditions(st, ts, {"Ready": False, "ContainersReady": False}, names)
+    pod.status = st
+
+
+def node_ip(node: Node) -> str:
+    for a in (node.status or {}).get("addresses") or []:
+        if a.get("type") == "InternalIP":
+            return a.get("address", "")
+    return ""
+
+
+def startup_lines(image: images.Image, ip: str, at: dt.datetime) -> list[str]:
+    return [
+        line.format(ts=at.strftime("%Y/%m/%d %H:%M:%S"), ip=ip, apache=at.strftime("%a %b %d %H:%M:%S.%f %Y"))
+        for line in image.startup_log
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One sync
+
+
+class Recorder:
+    """Records a pod's events; a repeat of the same event bumps its count, as the real event recorder does."""
+
+    def __init__(self, batch: Batch, pod: Pod, node: Node, known: list[Event]):
+        self.batch, self.pod, self.node, self.known = batch, pod, node, known
+        self.updated: set[int] = set()
+
+    def record(self, spec: stages.EventSpec, container: dict, values: dict) -> None:
+        message = spec.message.format(**values)
+        path = f"spec.containers{{{container['name']}}}"
+        for ev in self.known:
+            body = ev.spec or {}
+            same_path = (body.get("involvedObject") or {}).get("fieldPath") == path
+            if body.get("reason") == spec.reason and body.get("message") == message and same_path:
+                ev.spec = {**body, "count": body.get("count", 1) + 1, "lastTimestamp": clock.rfc3339(clock.now())}
+                # An event already queued in this batch is written with its latest body at commit.
+                if ev.pk is not None and ev.pk not in self.updated:
+                    self.updated.add(ev.pk)
+                    self.batch.update(ev, f"{self._said(spec.reason)} again (x{ev.spec['count']})")
+                return
+        ev = events.new(self.pod, spec.reason, message, COMPONENT, host=self.node.name, type_=spec.type,
+                        field_path=path)
+        self.batch.create(ev, f"{self._said(spec.reason)}: {message}")
+        self.known.append(ev)
+
+    def _said(self, reason: str) -> str:
+        return f"kubelet on {self.node.name} recorded {reason} on pod {self.pod.name}"
+
+    def count(self, reason: str) -> int:
+        return sum((e.spec or {}).get("count", 1) for e in self.known if (e.spec or {}).get("reason") == reason)
+
+
+@dataclass
+class Sync:
+    pg: Playground
+    node: Node
+    now: dt.datetime
+    batch: Batch
+    logs: list[LogLine] = field(default_factory=list)
+    _taken: set[str] | None = None
+
+    def allocate_ip(self, pod: Pod) -> str:
+        if (pod.spec or {}).get("hostNetwork"):
+            return node_ip(self.node)
+        if self._taken is None:
+            # Addresses still held by pods on this node (a terminating pod keeps its IP until it is removed).
+            held = Pod.objects.filter(playground=self.pg, node_name=self.node.name).values_list("status", flat=True)
+            self._taken = {(st or {}).get("podIP") for st in held} - {None, ""}
+        for ip in bootstrap.pod_cidr_hosts((self.node.spec or {}).get("podCIDR") or "0.0.0.0/32"):
+            if ip not in self._taken:
+                self._taken.add(ip)
+                return ip
+        return ""
+
+    def delay(self, stage: stages.Stage, pod: Pod, rec: Recorder) -> float:
+        """The simulated seconds a pod sits in its state before `stage` fires."""
+        if not isinstance(stage.delay, str):
+            return float(stage.delay)
+        found = [images.lookup(c.get("image") or "") for c in containers(pod)]
+        if stage.delay == "pull":
+            return max((i.pull_seconds if i else UNKNOWN_PULL_SECONDS) for i in found) if found else 0.0
+        if stage.delay == "start":
+            return max((i.start_seconds for i in found if i), default=0.0)
+        if stage.delay == "stop":
+            grace = pod.deletion_grace_period_seconds
+            if grace is None:
+                grace = (pod.spec or {}).get("terminationGracePeriodSeconds", 30)
+            return min(STOP_SECONDS, float(grace))
+        # "backoff": 10s, 20s, 40s … capped at 5 minutes, counted by the BackOff events already recorded.
+        return float(min(BACKOFF_FIRST * 2 ** max(rec.count("BackOff") - 1, 0), BACKOFF_MAX))
+
+    def due(self, stage: stages.Stage, seconds: float) -> dt.datetime:
+        tempo = self.pg.tempo
+        if stage.delay == "backoff" and tempo == "instant":
+            # A pull that cannot succeed must not be retried in a tight loop: back-off runs at least in real time.
+            tempo = "realtime"
+        return clock.due(tempo, seconds)
+
+
+def _values(pod: Pod, concerned: list[dict], ip: str, extra: dict) -> dict:
+    found = [images.lookup(c.get("image") or "") for c in concerned]
+    grace = pod.deletion_grace_period_seconds
+    return {
+        "pod": pod.name,
+        "image": ", ".join(c.get("image", "") for c in concerned),
+        "container": ", ".join(c["name"] for c in concerned),
+        "pull": f"{max((i.pull_seconds for i in found if i), default=0):g}",
+        "ip": ip,
+        "grace": grace if grace is not None else (pod.spec or {}).get("terminationGracePeriodSeconds", 30),
+        **extra,
+    }
+
+
+def _event_values(c: dict) -> dict:
+    image = c.get("image", "")
+    info = images.lookup(image)
+    return {
+        "image": image,
+        "container": c["name"],
+        "pull": f"{info.pull_seconds:g}" if info else "0",
+        "size": info.size_mb * 1_000_000 if info else 0,
+        "error": pull_error(image),
+    }
+
+
+def sync_pod(s: Sync, pod: Pod) -> None:
+    facts = observe(pod)
+    known: list[Event] = []
+    if facts["state"] in ("ErrImagePull", "ImagePullBackOff"):
+        known = list(Event.objects.filter(playground=s.pg, involved_uid=pod.uid))
+    rec = Recorder(s.batch, pod, s.node, known)
+    notes: list[str] = []
+    done: list[str] = []
+    for _ in range(len(stages.STAGES)):
+        stage = stages.find(facts)
+        if stage is None:
+            break
+        if not stage.interrupts and pod.requeue_at is not None and pod.requeue_at > s.now:
+            break
+        concerned = containers(pod)
+        if stage.containers == "unknown":
+            concerned = [c for c in concerned if not images.lookup(c.get("image") or "")]
+        for spec in stage.events:
+            for c in concerned:
+                rec.record(spec, c, _event_values(c))
+        done.append(stage.name)
+        if stage.next == "Deleted":
+            notes.append(stage.note.format(**_values(pod, concerned, "", {})))
+            s.batch.delete(pod, _message(s, notes), {"stages": done})
+            return
+        ip = s.allocate_ip(pod) if stage.next == "Running" else ""
+        enter(pod, stage.next, s.node, s.now, ip)
+        if ip:
+            _log_startup(s, pod, ip)
+        facts = observe(pod)
+        following = stages.find(facts)
+        seconds = s.delay(following, pod, rec) if following else 0.0
+        pod.requeue_at = s.due(following, seconds) if following else None
+        notes.append(stage.note.format(**_values(pod, concerned, ip, {"backoff": f"{seconds:g}"})))
+    if done:
+        s.batch.update(pod, _message(s, notes), {"stages": done, "requeue_at": clock.rfc3339(pod.requeue_at)})
+
+
+def _message(s: Sync, notes: list[str]) -> str:
+    return f"kubelet on {s.node.name} " + ", then ".join(notes)
+
+
+def _log_startup(s: Sync, pod: Pod, ip: str) -> None:
+    at = s.now
+    for c in containers(pod):
+        info = images.lookup(c.get("image") or "")
+        for i, line in enumerate(startup_lines(info, ip, at) if info else []):
+            s.logs.append(LogLine(playground=s.pg, pod_uid=pod.uid, container=c["name"],
+                                  at=at + dt.timedelta(milliseconds=i), text=line))
+
+
+def heartbeat(s: Sync) -> None:
+    """Refresh the node's condition heartbeats when the last one is older than 40 simulated seconds."""
+    conds = (s.node.status or {}).get("conditions") or []
+    ready = next((c for c in conds if c.get("type") == "Ready"), None)
+    if ready is None:
+        return
+    last = clock.parse_rfc3339(ready.get("lastHeartbeatTime"))
+    # Instant tempo would make every sync a heartbeat: never beat faster than real time.
+    interval = HEARTBEAT_SECONDS * max(1.0, clock.TEMPO_FACTORS.get(s.pg.tempo, 1.0))
+    if last is not None and (s.now - last).total_seconds() < interval:
+        return
+    ts = clock.rfc3339(s.now)
+    s.node.status = {**s.node.status, "conditions": [{**c, "lastHeartbeatTime": ts} for c in conds]}
+    s.batch.update(s.node, f"kubelet on {s.node.name} posted its node status (heartbeat)")
+
+
+def reconcile(pg: Playground, key: str) -> int:
+    node = Node.objects.filter(playground=pg, name=key).first()
+    if node is None:
+        return 0
+    now = clock.now()
+    s = Sync(pg, node, now, Batch(pg, f"kubelet/{node.name}"))
+    heartbeat(s)
+    due = (
+        Pod.objects.filter(playground=pg, node_name=node.name)
+        .filter(Q(requeue_at__lte=now) | Q(requeue_at__isnull=True, phase="Pending")
+                | Q(deletion_timestamp__isnull=False))
+        .order_by("creation_timestamp", "id")
+    )
+    for pod in due:
+        sync_pod(s, pod)
+    s.batch.commit()
+    if s.logs:
+        LogLine.objects.bulk_create(s.logs)
+    return len(s.batch)

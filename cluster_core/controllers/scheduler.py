@@ -1,0 +1,432 @@
+"""kube-scheduler: places pending pods on nodes.
+
+Key "" is the playground's scheduling queue. One reconcile is one scheduling cycle over every pending pod
+(no `nodeName`, not terminating, `schedulerName: default-scheduler`) in creation order, written in one Batch.
+For each pod every node goes through the filters `fits_<rule>(pod, node, state) -> reason | None` (the first
+reason rejects the node), the survivors are ranked by the scorers `score_<rule>(pod, node, state) -> 0..100`
+(weighted sum; ties go to the first node by name), and the pod is bound: `spec.nodeName`, condition
+PodScheduled True and a `Scheduled` event. Pods placed earlier in the cycle count against later ones. A pod no
+node fits gets PodScheduled False / Unschedulable and a `FailedScheduling` event, written only when the message
+changes, so a resync that finds nothing new writes nothing. Any node or pod change nudges the queue again.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from .. import clock, events
+from ..models import Node, Playground, Pod
+from ..writes import Batch
+
+ACTOR = "kube-scheduler"
+COMPONENT = "default-scheduler"
+
+# The real scheduler's defaults for containers without requests, used only for scoring.
+DEFAULT_CPU_MILLIS = 100
+DEFAULT_MEMORY = 200 * 1024 * 1024
+
+TERMINAL = ("Succeeded", "Failed")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Quantities
+
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$")
+_SUFFIX = {
+    "": 1, "m": Fraction(1, 1000), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}
+
+
+def parse_quantity(text) -> Fraction:
+    """A resource.Quantity (`100m`, `0.5`, `70Mi`, `4026512Ki`, `1e3`) as an exact number; junk counts as 0."""
+    m = _QUANTITY.match(str(text).strip())
+    if not m or m.group(2) not in _SUFFIX:
+        return Fraction(0)
+    try:
+        return Fraction(m.group(1)) * _SUFFIX[m.group(2)]
+    except (ValueError, ZeroDivisionError):
+        return Fraction(0)
+
+
+def cpu_millis(text) -> int:
+    return math.ceil(parse_quantity(text) * 1000)
+
+
+def memory_bytes(text) -> int:
+    return math.ceil(parse_quantity(text))
+
+
+@dataclass(frozen=True)
+class Requests:
+    cpu: int = 0  # millicores
+    memory: int = 0  # bytes
+
+
+def pod_requests(pod: Pod, non_zero: bool = False) -> Requests:
+    """What the pod asks for: the sum over containers, or the largest init container if that is more.
+
+    With `non_zero`, a container without a request counts as 100m / 200Mi, as the real scheduler scores.
+    """
+
+    def one(c: dict) -> Requests:
+        req = (c.get("resources") or {}).get("requests") or {}
+        cpu = cpu_millis(req["cpu"]) if "cpu" in req else (DEFAULT_CPU_MILLIS if non_zero else 0)
+        mem = memory_bytes(req["memory"]) if "memory" in req else (DEFAULT_MEMORY if non_zero else 0)
+        return Requests(cpu, mem)
+
+    spec = pod.spec or {}
+    main = [one(c) for c in spec.get("containers") or [] if isinstance(c, dict)]
+    init = [one(c) for c in spec.get("initContainers") or [] if isinstance(c, dict)]
+    cpu = max([sum(r.cpu for r in main)] + [r.cpu for r in init])
+    mem = max([sum(r.memory for r in main)] + [r.memory for r in init])
+    return Requests(cpu, mem)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The cycle's view of the nodes
+
+
+@dataclass
+class NodeInfo:
+    """What is already placed on one node (the scheduler's NodeInfo)."""
+
+    node: Node
+    requested: Requests = field(default_factory=Requests)
+    non_zero: Requests = field(default_factory=Requests)
+    pods: int = 0
+    owners: Counter = field(default_factory=Counter)
+
+    def add(self, pod: Pod) -> None:
+        r, nz = pod_requests(pod), pod_requests(pod, non_zero=True)
+        self.requested = Requests(self.requested.cpu + r.cpu, self.requested.memory + r.memory)
+        self.non_zero = Requests(self.non_zero.cpu + nz.cpu, self.non_zero.memory + nz.memory)
+        self.pods += 1
+        if pod.controller_uid:
+            self.owners[pod.controller_uid] += 1
+
+    def allocatable(self) -> tuple[int, int, int]:
+        alloc = (self.node.status or {}).get("allocatable") or (self.node.status or {}).get("capacity") or {}
+        return cpu_millis(alloc.get("cpu", 0)), memory_bytes(alloc.get("memory", 0)), int(alloc.get("pods", 0) or 0)
+
+
+@dataclass
+class CycleState:
+    """Every node's NodeInfo for one scheduling cycle; binding a pod adds it to its node."""
+
+    nodes: dict[str, NodeInfo]
+
+    def info(self, node: Node) -> NodeInfo:
+        return self.nodes[node.name]
+
+    def bind(self, pod: Pod, node: Node) -> None:
+        self.nodes[node.name].add(pod)
+
+
+def snapshot(nodes: list[Node], placed: list[Pod]) -> CycleState:
+    state = CycleState({n.name: NodeInfo(n) for n in nodes})
+    for pod in placed:
+        if pod.node_name in state.nodes:
+            state.nodes[pod.node_name].add(pod)
+    return state
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Filters: a reason (the phrase the real scheduler counts in "0/3 nodes are available: ...") or None
+
+
+def tolerates(toleration: dict, taint: dict) -> bool:
+    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
+        return False
+    if toleration.get("operator", "Equal") == "Exists":
+        # An empty key with Exists tolerates every taint.
+        return not toleration.get("key") or toleration["key"] == taint.get("key")
+    return toleration.get("key") == taint.get("key") and (toleration.get("value") or "") == (taint.get("value") or "")
+
+
+def _tolerated(pod: Pod, taint: dict) -> bool:
+    return any(tolerates(t, taint) for t in (pod.spec or {}).get("tolerations") or [] if isinstance(t, dict))
+
+
+def _taint_reason(taint: dict) -> str:
+    return f"node(s) had untolerated taint {{{taint.get('key', '')}: {taint.get('value', '')}}}"
+
+
+def fits_unschedulable(pod: Pod, node: Node, state: CycleState) -> str | None:
+    if not (node.spec or {}).get("unschedulable"):
+        return None
+    if _tolerated(pod, {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}):
+        return None
+    return "node(s) were unschedulable"
+
+
+def node_ready(node: Node) -> str:
+    for c in (node.status or {}).get("conditions") or []:
+        if c.get("type") == "Ready":
+            return c.get("status", "Unknown")
+    return "Unknown"
+
+
+def fits_node_ready(pod: Pod, node: Node, state: CycleState) -> str | None:
+    # The node lifecycle controller would taint a node that is not Ready; we judge the condition directly,
+    # with the same taint keys, so a DaemonSet-style toleration still lets a pod through.
+    ready = node_ready(node)
+    if ready == "True":
+        return None
+    key = "node.kubernetes.io/not-ready" if ready == "False" else "node.kubernetes.io/unreachable"
+    taint = {"key": key, "effect": "NoSchedule"}
+    return None if _tolerated(pod, taint) else _taint_reason(taint)
+
+
+def fits_taints(pod: Pod, node: Node, state: CycleState) -> str | None:
+    for taint in (node.spec or {}).get("taints") or []:
+        if taint.get("effect") not in ("NoSchedule", "NoExecute"):
+            continue  # PreferNoSchedule only lowers a score in the real scheduler
+        if not _tolerated(pod, taint):
+            return _taint_reason(taint)
+    return None
+
+
+def _node_term_matches(term: dict, node: Node) -> bool:
+    labels = node.labels or {}
+    for expr in term.get("matchExpressions") or []:
+        if not _expression_matches(expr, labels.get(expr.get("key")), expr.get("key") in labels):
+            return False
+    for expr in term.get("matchFields") or []:
+        # metadata.name is the only field Kubernetes supports here.
+        if expr.get("key") == "metadata.name" and not _expression_matches(expr, node.name, True):
+            return False
+    return True
+
+
+def _expression_matches(expr: dict, value, present: bool) -> bool:
+    op, values = expr.get("operator"), expr.get("values") or []
+    if op == "In":
+        return present and value in values
+    if op == "NotIn":
+        return not present or value not in values
+    if op == "Exists":
+        return present
+    if op == "DoesNotExist":
+        return not present
+    if op in ("Gt", "Lt") and present and values:
+        try:
+            have, want = int(value), int(values[0])
+        except (TypeError, ValueError):
+            return False
+        return have > want if op == "Gt" else have < want
+    return False
+
+
+def fits_node_affinity(pod: Pod, node: Node, state: CycleState) -> str | None:
+    spec = pod.spec or {}
+    reason = "node(s) didn't match Pod's node affinity/selector"
+    labels = node.labels or {}
+    for k, v in (spec.get("nodeSelector") or {}).items():
+        if labels.get(k) != v:
+            return reason
+    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    terms = required.get("nodeSelectorTerms") or []
+    # Terms are ORed; expressions inside a term are ANDed.
+    if terms and not any(_node_term_matches(t, node) for t in terms):
+        return reason
+    return None
+
+
+def fits_resources(pod: Pod, node: Node, state: CycleState) -> str | None:
+    info = state.info(node)
+    cpu, memory, pods = info.allocatable()
+    want = pod_requests(pod)
+    reasons = []
+    if info.pods + 1 > pods:
+        reasons.append("Too many pods")
+    if want.cpu and info.requested.cpu + want.cpu > cpu:
+        reasons.append("Insufficient cpu")
+    if want.memory and info.requested.memory + want.memory > memory:
+        reasons.append("Insufficient memory")
+    return ", ".join(reasons) or None
+
+
+# In the real scheduler's plugin order; the first reason rejects the node.
+FILTERS = (fits_unschedulable, fits_node_ready, fits_taints, fits_node_affinity, fits_resources)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Scorers: 0..100, higher is better
+
+
+def score_least_allocated(pod: Pod, node: Node, state: CycleState) -> int:
+    info = state.info(node)
+    cpu, memory, _ = info.allocatable()
+    want = pod_requests(pod, non_zero=True)
+
+    def free(requested: int, allocatable: int) -> float:
+        if allocatable <= 0 or requested > allocatable:
+            return 0.0
+        return (allocatable - requested) * 100 / allocatable
+
+    return int((free(info.non_zero.cpu + want.cpu, cpu) + free(info.non_zero.memory + want.memory, memory)) / 2)
+
+
+def score_spread(pod: Pod, node: Node, state: CycleState) -> int:
+    """Fewer pods of the same owner on the node is better (SelectorSpread's formula)."""
+    if not pod.controller_uid:
+        return 100
+    most = max((i.owners[pod.controller_uid] for i in state.nodes.values()), default=0)
+    if most == 0:
+        return 100
+    return int(100 * (most - state.info(node).owners[pod.controller_uid]) / most)
+
+
+# Weights as in the default profile: topology spreading counts twice a resource score.
+SCORERS = ((score_least_allocated, 1), (score_spread, 2))
+SCORE_NAMES = {score_least_allocated: "least_allocated", score_spread: "spread"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One pod's decision (pure)
+
+
+@dataclass
+class Decision:
+    filtered: dict[str, str]
+    scores: dict[str, dict[str, int]]
+    chosen: str | None
+
+    def detail(self) -> dict:
+        return {"filtered": self.filtered, "scores": self.scores, "chosen": self.chosen}
+
+
+def decide(pod: Pod, nodes: list[Node], state: CycleState) -> Decision:
+    filtered: dict[str, str] = {}
+    feasible = []
+    for node in nodes:
+        for rule in FILTERS:
+            reason = rule(pod, node, state)
+            if reason:
+                filtered[node.name] = reason
+                break
+        else:
+            feasible.append(node)
+    scores: dict[str, dict[str, int]] = {}
+    for node in feasible:
+        row = {SCORE_NAMES[s]: s(pod, node, state) for s, _ in SCORERS}
+        row["total"] = sum(row[SCORE_NAMES[s]] * w for s, w in SCORERS)
+        scores[node.name] = row
+    # Highest total wins; equal totals go to the first node by name, so a replay decides the same.
+    chosen = min(scores, key=lambda n: (-scores[n]["total"], n)) if scores else None
+    return Decision(filtered, scores, chosen)
+
+
+_TAINT = re.compile(r"untolerated taint \{(?P<key>[^:]*): (?P<value>[^}]*)\}")
+
+
+def _plain(reason: str) -> str:
+    """`node(s) had untolerated taint {k: }` → `untolerated taint k`: the counted phrase, said of one node."""
+    text = reason.replace("node(s) had ", "").replace("node(s) were ", "").replace("node(s) ", "")
+    return _TAINT.sub(lambda m: f"untolerated taint {m['key']}" + (f"={m['value']}" if m["value"] else ""), text)
+
+
+def why(d: Decision, owner: str = "") -> str:
+    """The decision in plain words: why the chosen node won, and why the others were rejected."""
+    chosen = d.scores[d.chosen]
+    others = [row for name, row in d.scores.items() if name != d.chosen]
+    if not others:
+        because = "the only node that fits"
+    elif all(row["total"] == chosen["total"] for row in others):
+        because = "tied with the others, first by name"
+    elif all(row["spread"] < chosen["spread"] for row in others):
+        because = f"fewest pods of {owner or 'the same owner'}"
+    else:
+        because = "most free CPU and memory"
+    rejected = "; ".join(f"{name} rejected: {_plain(reason)}" for name, reason in sorted(d.filtered.items()))
+    return f"{because}; {rejected}" if rejected else because
+
+
+def fit_error(d: Decision, total: int) -> str:
+    """The message the real scheduler puts in FailedScheduling, reasons counted and sorted like FitError."""
+    counts: Counter = Counter()
+    preemption: Counter = Counter()
+    for reason in d.filtered.values():
+        parts = reason.split(", ")
+        counts.update(parts)
+        # Evicting lower-priority pods can free resources, but can never remove a taint or a label mismatch.
+        resources = all(p.startswith(("Insufficient", "Too many")) for p in parts)
+        preemption["No preemption victims found for incoming pod" if resources
+                   else "Preemption is not helpful for scheduling"] += 1
+    head = f"0/{total} nodes are available"
+    reasons = ", ".join(sorted(f"{n} {r}" for r, n in counts.items()))
+    tail = ", ".join(sorted(f"{n} {r}" for r, n in preemption.items()))
+    if not reasons:
+        return f"{head}: no nodes available to schedule pods."
+    return f"{head}: {reasons}. preemption: {head}: {tail}."
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The loop
+
+
+def keys(pg: Playground) -> list[str]:
+    return [""]
+
+
+def _set_condition(pod: Pod, status: str, reason: str = "", message: str = "") -> None:
+    now = clock.rfc3339(clock.now())
+    cond = {"type": "PodScheduled", "status": status, "lastProbeTime": None, "lastTransitionTime": now}
+    if reason:
+        cond["reason"] = reason
+    if message:
+        cond["message"] = message
+    st = dict(pod.status or {})
+    conds = [c for c in st.get("conditions") or [] if c.get("type") != "PodScheduled"]
+    st["conditions"] = [*conds, cond]
+    st.setdefault("phase", "Pending")
+    pod.status = st
+
+
+def _scheduled_condition(pod: Pod) -> dict:
+    return next((c for c in (pod.status or {}).get("conditions") or [] if c.get("type") == "PodScheduled"), {})
+
+
+def _owner(pod: Pod) -> str:
+    ref = next((r for r in pod.owner_references or [] if r.get("controller")), None)
+    return f"{ref.get('kind', '').lower()} {ref.get('name', '')}" if ref else ""
+
+
+def reconcile(pg: Playground, key: str = "") -> int:
+    pending = [
+        p for p in Pod.objects.filter(playground=pg).pending().order_by("creation_timestamp", "id")
+        if (p.spec or {}).get("schedulerName", COMPONENT) == COMPONENT
+    ]
+    if not pending:
+        return 0
+    nodes = list(Node.objects.filter(playground=pg).live().order_by("name"))
+    placed = Pod.objects.filter(playground=pg).exclude(node_name="").exclude(phase__in=TERMINAL)
+    state = snapshot(nodes, list(placed.only("node_name", "spec", "controller_uid")))
+    b = Batch(pg, ACTOR)
+    for pod in pending:
+        d = decide(pod, nodes, state)
+        if d.chosen:
+            node = state.nodes[d.chosen].node
+            pod.spec = {**pod.spec, "nodeName": node.name}
+            _set_condition(pod, "True")
+            state.bind(pod, node)
+            b.update(pod, f"kube-scheduler bound pod {pod.name} to {node.name}: {why(d, _owner(pod))}", d.detail())
+            assigned = f"Successfully assigned {pod.namespace}/{pod.name} to {node.name}"
+            b.create(events.new(pod, "Scheduled", assigned, COMPONENT),
+                     f"kube-scheduler recorded Scheduled on pod {pod.name}: {assigned}")
+            continue
+        message = fit_error(d, len(nodes))
+        if _scheduled_condition(pod).get("message") == message:
+            continue  # nothing new to tell: no event spam on every resync
+        _set_condition(pod, "False", "Unschedulable", message)
+        b.update(pod, f"kube-scheduler could not place pod {pod.name}: {message}", d.detail())
+        b.create(events.new(pod, "FailedScheduling", message, COMPONENT, type_="Warning"),
+                 f"kube-scheduler recorded FailedScheduling on pod {pod.name}")
+    b.commit()
+    return len(b)

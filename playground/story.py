@@ -1,0 +1,388 @@
+"""The change feed told as a story: step texts, token paths, "why?" chains and the page's compact rows.
+
+Pure functions over Change-like dicts (`revision`, `type`, `kind`, `namespace`, `name`, `object`, `actor`,
+`message`, `detail`) and Kubernetes JSON objects; no database. Every word a student reads goes through gettext,
+so the same Change row reads in English or Chinese. The words come from the row itself (who wrote what), the
+scheduler's decision in `detail`, and the kubelet's stage names in `detail["stages"]` — nothing is canned.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+# Component boxes on the page; a token travels along a path of these.
+CLIENT, APISERVER, ETCD = "client", "apiserver", "etcd"
+SCHEDULER, CONTROLLERS = "scheduler", "controller-manager"
+
+# Loops that live inside kube-controller-manager, and what each is called in a sentence.
+CONTROLLER_NAMES = {
+    "deployment-controller": gettext_noop("deployment controller"),
+    "replicaset-controller": gettext_noop("replicaset controller"),
+    "endpoints-controller": gettext_noop("endpoints controller"),
+    "garbage-collector": gettext_noop("garbage collector"),
+    "namespace-controller": gettext_noop("namespace controller"),
+}
+
+# Where Kubernetes keeps each kind in etcd (the real key layout).
+ETCD_PREFIX = {
+    "Pod": "pods", "Deployment": "deployments", "ReplicaSet": "replicasets", "Service": "services/specs",
+    "Endpoints": "services/endpoints", "Event": "events", "Node": "minions", "Namespace": "namespaces",
+    "ConfigMap": "configmaps",
+}
+
+# The kubelet's stage names (cluster_core/controllers/kubelet_stages.py) in plain words.
+KUBELET_STAGES = {
+    "accept": gettext_noop("accepted Pod %(pod)s and is pulling image %(image)s"),
+    "pulled": gettext_noop("pulled image %(image)s and started the container of Pod %(pod)s"),
+    "ready": gettext_noop("reports Pod %(pod)s Running at %(ip)s"),
+    "stop": gettext_noop("is stopping the containers of Pod %(pod)s"),
+    "remove": gettext_noop("removed Pod %(pod)s: its containers have stopped"),
+    "discard": gettext_noop("removed Pod %(pod)s before its containers started"),
+    "pull-failed": gettext_noop("could not pull image %(image)s for Pod %(pod)s (ErrImagePull)"),
+    "back-off": gettext_noop("backs off pulling image %(image)s for Pod %(pod)s (ImagePullBackOff)"),
+    "retry-pull": gettext_noop("tried again to pull image %(image)s for Pod %(pod)s: still not found"),
+}
+
+
+def etcd_key(kind: str, namespace: str, name: str) -> str:
+    prefix = ETCD_PREFIX.get(kind, kind.lower() + "s")
+    return f"/registry/{prefix}/{namespace}/{name}" if namespace else f"/registry/{prefix}/{name}"
+
+
+def kubelet_box(node: str) -> str:
+    return f"kubelet@{node}"
+
+
+def proxy_box(node: str) -> str:
+    return f"kube-proxy@{node}"
+
+
+def is_client(actor: str) -> bool:
+    """Anything that is not a cluster component is a client of the apiserver (kubectl, the page, kubeadm)."""
+    return not (actor in CONTROLLER_NAMES or actor == "kube-scheduler" or actor.startswith("kubelet"))
+
+
+def node_of_actor(actor: str) -> str:
+    return actor.split("/", 1)[1] if actor.startswith("kubelet/") else ""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Small readers of Kubernetes JSON
+
+
+def _meta(obj: dict) -> dict:
+    return (obj or {}).get("metadata") or {}
+
+
+def _spec(obj: dict) -> dict:
+    return (obj or {}).get("spec") or {}
+
+
+def _status(obj: dict) -> dict:
+    return (obj or {}).get("status") or {}
+
+
+def owner_of(obj: dict) -> dict:
+    refs = [r for r in _meta(obj).get("ownerReferences") or [] if r.get("controller")]
+    return refs[0] if refs else {}
+
+
+def images_of(obj: dict) -> str:
+    """The images of a Pod, or of the pod template of a Deployment / ReplicaSet."""
+    spec = _spec(obj)
+    if "template" in spec:
+        spec = (spec.get("template") or {}).get("spec") or {}
+    return ",".join(c.get("image", "") for c in spec.get("containers") or [])
+
+
+def pod_status(obj: dict) -> str:
+    """The STATUS column of `kubectl get pods`: Terminating, a waiting reason, or the phase."""
+    if _meta(obj).get("deletionTimestamp"):
+        return "Terminating"
+    for cs in _status(obj).get("containerStatuses") or []:
+        waiting = (cs.get("state") or {}).get("waiting")
+        if waiting and waiting.get("reason"):
+            return waiting["reason"]
+    return _status(obj).get("phase") or "Pending"
+
+
+def pod_ready(obj: dict) -> str:
+    statuses = _status(obj).get("containerStatuses") or []
+    total = len(_spec(obj).get("containers") or []) or len(statuses)
+    return f"{sum(1 for cs in statuses if cs.get('ready'))}/{total}"
+
+
+def resolve_budget(value, replicas: int, round_up: bool) -> int:
+    """maxSurge / maxUnavailable as a number of pods: percentages round up for surge, down for unavailable."""
+    if value is None:
+        value = "25%"
+    if isinstance(value, str) and value.endswith("%"):
+        exact = int(value[:-1] or 0) * replicas / 100
+        return math.ceil(exact) if round_up else math.floor(exact)
+    return int(value)
+
+
+def service_ports(spec: dict) -> str:
+    parts = []
+    for p in spec.get("ports") or []:
+        text = str(p.get("port", ""))
+        if p.get("nodePort"):
+            text += f":{p['nodePort']}"
+        parts.append(f"{text}/{p.get('protocol', 'TCP')}")
+    return ",".join(parts) or "<none>"
+
+
+def row(kind: str, obj: dict) -> dict:
+    """The compact shape the page draws an object from (tables, chips, etcd keys, rollouts)."""
+    meta, spec, status = _meta(obj), _spec(obj), _status(obj)
+    out = {
+        "kind": kind,
+        "ns": meta.get("namespace", ""),
+        "name": meta.get("name", ""),
+        "rv": int(meta.get("resourceVersion") or 0),
+        "created": meta.get("creationTimestamp"),
+        "owner": owner_of(obj).get("name", ""),
+    }
+    if kind == "Pod":
+        out.update(node=spec.get("nodeName", ""), status=pod_status(obj), ready=pod_ready(obj),
+                   ip=status.get("podIP", ""), image=images_of(obj), labels=meta.get("labels") or {},
+                   restarts=sum(cs.get("restartCount", 0) for cs in status.get("containerStatuses") or []),
+                   system=bool(spec.get("hostNetwork")) or meta.get("namespace") == "kube-system")
+    elif kind == "Deployment":
+        replicas = int(spec.get("replicas", 1) or 0)
+        rolling = (spec.get("strategy") or {}).get("rollingUpdate") or {}
+        out.update(replicas=replicas, ready=status.get("readyReplicas", 0), updated=status.get("updatedReplicas", 0),
+                   available=status.get("availableReplicas", 0), image=images_of(obj),
+                   surge=resolve_budget(rolling.get("maxSurge"), replicas, True),
+                   unavailable=resolve_budget(rolling.get("maxUnavailable"), replicas, False),
+                   revision=(meta.get("annotations") or {}).get("deployment.kubernetes.io/revision", ""))
+    elif kind == "ReplicaSet":
+        out.update(desired=int(spec.get("replicas", 0) or 0), current=status.get("replicas", 0),
+                   ready=status.get("readyReplicas", 0), image=images_of(obj),
+                   revision=(meta.get("annotations") or {}).get("deployment.kubernetes.io/revision", ""))
+    elif kind == "Service":
+        out.update(type=spec.get("type", "ClusterIP"), clusterIP=spec.get("clusterIP", ""),
+                   ports=service_ports(spec), selector=spec.get("selector") or {},
+                   nodePorts=[p["nodePort"] for p in spec.get("ports") or [] if p.get("nodePort")])
+    elif kind == "Endpoints":
+        ready, not_ready = [], []
+        for subset in obj.get("subsets") or []:
+            ready += [a.get("ip") for a in subset.get("addresses") or []]
+            not_ready += [a.get("ip") for a in subset.get("notReadyAddresses") or []]
+        out.update(ips=ready, notReady=not_ready)
+    elif kind == "Node":
+        addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
+        ready = [c for c in status.get("conditions") or [] if c.get("type") == "Ready"]
+        labels = meta.get("labels") or {}
+        out.update(ip=addresses.get("InternalIP", ""), cidr=spec.get("podCIDR", ""),
+                   ready=bool(ready and ready[0].get("status") == "True"),
+                   master="node-role.kubernetes.io/control-plane" in labels)
+    elif kind == "Event":
+        involved = obj.get("involvedObject") or {}
+        out.update(type=obj.get("type", ""), reason=obj.get("reason", ""), message=obj.get("message", ""),
+                   object=f"{involved.get('kind', '').lower()}/{involved.get('name', '')}",
+                   last=obj.get("lastTimestamp") or meta.get("creationTimestamp"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Step texts
+
+
+def _who(actor: str) -> str:
+    """The component in a sentence: "kube-controller-manager (deployment controller)", "kubelet on k8s-node1"."""
+    if actor in CONTROLLER_NAMES:
+        return _("kube-controller-manager (%(loop)s)") % {"loop": _(CONTROLLER_NAMES[actor])}
+    if actor.startswith("kubelet/"):
+        return _("kubelet on %(node)s") % {"node": node_of_actor(actor)}
+    return actor
+
+
+def scheduling_reason(detail: dict) -> str:
+    """Why the scheduler chose its node, from its recorded filters and scores."""
+    scores = detail.get("scores") or {}
+    chosen = detail.get("chosen")
+    if not chosen or chosen not in scores:
+        return ""
+    mine = scores[chosen]
+    others = [r for n, r in scores.items() if n != chosen]
+    if not others:
+        because = _("the only node that fits")
+    elif all(r.get("total") == mine.get("total") for r in others):
+        because = _("tied with the others, first by name")
+    elif all(r.get("spread", 0) < mine.get("spread", 0) for r in others):
+        because = _("fewest pods of the same owner")
+    else:
+        because = _("most free CPU and memory")
+    rejected = [_("%(node)s rejected: %(reason)s") % {"node": n, "reason": plain_filter(r)}
+                for n, r in sorted((detail.get("filtered") or {}).items())]
+    return "; ".join([because, *rejected])
+
+
+def plain_filter(reason: str) -> str:
+    """A scheduler filter reason said of one node, translated when it is one we know."""
+    if "untolerated taint" in reason:
+        key = reason.split("{", 1)[-1].split(":", 1)[0]
+        return _("untolerated taint %(key)s") % {"key": key}
+    if "Insufficient" in reason:
+        return _("not enough %(resource)s") % {"resource": reason.split("Insufficient", 1)[1].strip()}
+    if "not ready" in reason or "unschedulable" in reason:
+        return _("the node is not ready or is cordoned")
+    return reason.replace("node(s) had ", "").replace("node(s) ", "")
+
+
+def _client_step(c: dict) -> str:
+    kind, name, obj = c["kind"], c["name"], c.get("object") or {}
+    values = {"actor": c["actor"], "kind": kind, "name": name, "rev": c["revision"]}
+    if c["type"] == "DELETED" or _meta(obj).get("deletionTimestamp"):
+        return _("%(actor)s asked kube-apiserver to delete %(kind)s %(name)s; etcd stored it at revision "
+                 "%(rev)s") % values
+    what = ""
+    if kind == "Deployment":
+        what = _("%(replicas)s replicas of %(image)s") % {"replicas": _spec(obj).get("replicas", 1),
+                                                          "image": images_of(obj)}
+    elif kind == "Service":
+        what = service_ports(_spec(obj))
+    values["what"] = f" ({what})" if what else ""
+    if c["type"] == "ADDED":
+        return _("%(actor)s asked kube-apiserver to create %(kind)s %(name)s%(what)s; etcd stored it at "
+                 "revision %(rev)s") % values
+    return _("%(actor)s asked kube-apiserver to change %(kind)s %(name)s%(what)s; etcd stored it at "
+             "revision %(rev)s") % values
+
+
+def _controller_step(c: dict) -> str:
+    kind, name, obj, actor = c["kind"], c["name"], c.get("object") or {}, c["actor"]
+    values = {"who": _who(actor), "name": name, "owner": owner_of(obj).get("name", "")}
+    deleting = c["type"] == "DELETED" or bool(_meta(obj).get("deletionTimestamp"))
+    if actor == "garbage-collector":
+        return _("%(who)s deleted %(kind)s %(name)s: its owner is gone") % {**values, "kind": kind}
+    if kind == "ReplicaSet" and actor == "deployment-controller":
+        values["replicas"] = _spec(obj).get("replicas", 0)
+        if c["type"] == "ADDED":
+            return _("%(who)s created ReplicaSet %(name)s for Deployment %(owner)s with %(replicas)s "
+                     "replicas") % values
+        return _("%(who)s scaled ReplicaSet %(name)s to %(replicas)s") % values
+    if kind == "Pod" and deleting:
+        return _("%(who)s deleted Pod %(name)s of ReplicaSet %(owner)s") % values
+    if kind == "Pod" and c["type"] == "ADDED":
+        return _("%(who)s created Pod %(name)s for ReplicaSet %(owner)s; it is Pending, with no node yet") % values
+    if kind in ("Deployment", "ReplicaSet"):
+        st = _status(obj)
+        values.update(kind=kind, ready=st.get("readyReplicas", 0), total=st.get("replicas", 0))
+        return _("%(who)s updated the status of %(kind)s %(name)s: %(ready)s of %(total)s pods ready") % values
+    if kind == "Endpoints":
+        ips = row("Endpoints", obj)["ips"]
+        values["ips"] = ", ".join(ips) if ips else _("none")
+        return _("%(who)s set the endpoints of Service %(name)s to %(ips)s; kube-proxy on every node "
+                 "follows") % values
+    return f"{_who(actor)}: {c.get('message', '')}"
+
+
+def _kubelet_step(c: dict) -> str:
+    obj = c.get("object") or {}
+    values = {"pod": c["name"], "image": images_of(obj), "ip": _status(obj).get("podIP", "")}
+    parts = [_(KUBELET_STAGES[s]) % values for s in (c.get("detail") or {}).get("stages") or []
+             if s in KUBELET_STAGES]
+    if not parts:
+        return f"{_who(c['actor'])}: {c.get('message', '')}"
+    return _("%(who)s %(what)s") % {"who": _who(c["actor"]), "what": _(", then ").join(parts)}
+
+
+def _scheduler_step(c: dict) -> str:
+    obj = c.get("object") or {}
+    node = _spec(obj).get("nodeName")
+    if node:
+        why = scheduling_reason(c.get("detail") or {})
+        text = _("kube-scheduler bound Pod %(pod)s to %(node)s") % {"pod": c["name"], "node": node}
+        return f"{text}: {why}" if why else text
+    return _("kube-scheduler could not place Pod %(pod)s: %(message)s") % {
+        "pod": c["name"], "message": c.get("message", "").split(": ", 1)[-1]}
+
+
+def skipped(c: dict) -> bool:
+    """Rows the story leaves out: Events (they repeat a step in other words) and node heartbeats."""
+    if c["kind"] == "Event":
+        return True
+    return c["kind"] == "Node" and c["type"] == "MODIFIED" and c["actor"].startswith("kubelet")
+
+
+def step_text(c: dict) -> str:
+    actor = c["actor"]
+    if actor == "kube-scheduler" and c["kind"] == "Pod":
+        return _scheduler_step(c)
+    if actor.startswith("kubelet/") and c["kind"] == "Pod":
+        return _kubelet_step(c)
+    if actor in CONTROLLER_NAMES:
+        return _controller_step(c)
+    if is_client(actor):
+        return _client_step(c)
+    return f"{_who(actor)}: {c.get('message', '')}"
+
+
+def path(c: dict, nodes: list[str] | None = None) -> list[str]:
+    """The boxes a change's token travels through: writer → apiserver → etcd, then to whoever watches next."""
+    actor, obj = c["actor"], c.get("object") or {}
+    if actor == "kube-scheduler":
+        start = SCHEDULER
+    elif actor.startswith("kubelet/"):
+        start = kubelet_box(node_of_actor(actor))
+    elif actor in CONTROLLER_NAMES:
+        start = CONTROLLERS
+    else:
+        start = CLIENT
+    hops = [start, APISERVER, ETCD]
+    node = _spec(obj).get("nodeName", "")
+    if c["kind"] == "Pod" and not actor.startswith("kubelet/") and node:
+        # The binding or the deletion reaches the node's kubelet through its watch.
+        hops += [APISERVER, kubelet_box(node)]
+    elif c["kind"] == "Endpoints":
+        # "kube-proxy@*": every node's kube-proxy, when the caller does not list the nodes.
+        hops += [APISERVER, *(proxy_box(n) for n in nodes or ["*"])]
+    return hops
+
+
+def step(c: dict, nodes: list[str] | None = None) -> dict | None:
+    """One numbered step of the page's story for one Change, or None for rows the story leaves out."""
+    if skipped(c):
+        return None
+    return {"text": step_text(c), "path": path(c, nodes), "actor": c["actor"]}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# "Why?" chains
+
+
+def is_cause(c: dict) -> bool:
+    """A write that made something happen, not a controller reporting status about its own object."""
+    if c["kind"] == "Deployment" and c["actor"] == "deployment-controller":
+        return False
+    if c["kind"] == "ReplicaSet" and c["actor"] == "replicaset-controller":
+        return False
+    return c["kind"] != "Event"
+
+
+def cause_before(owner_changes: list[dict], revision: int) -> dict | None:
+    """The owner's last causing write before `revision` (the scale or template change that led to the child)."""
+    earlier = [c for c in owner_changes if c["revision"] < revision and is_cause(c)]
+    return max(earlier, key=lambda c: c["revision"]) if earlier else None
+
+
+def why_chain(changes: list[dict]) -> list[dict]:
+    """The changes that made an object, oldest first, each as a line with its scheduling decision if any."""
+    lines = []
+    for c in sorted(changes, key=lambda c: c["revision"]):
+        if skipped(c) or not is_cause(c):
+            continue
+        line = {"revision": c["revision"], "actor": c["actor"], "text": step_text(c), "filtered": [], "scores": []}
+        detail = c.get("detail") or {}
+        if c["actor"] == "kube-scheduler" and detail.get("scores") is not None:
+            line["filtered"] = [{"node": n, "reason": plain_filter(r)}
+                                for n, r in sorted((detail.get("filtered") or {}).items())]
+            line["scores"] = [{"node": n, **s, "chosen": n == detail.get("chosen")}
+                              for n, s in sorted(detail["scores"].items())]
+        lines.append(line)
+    return lines

@@ -1,0 +1,883 @@
+"""The page's terminal: a pretend shell on the master node that understands the seed's commands.
+
+`run(pg, line)` parses one line with `shlex` (nothing reaches a real shell) and answers `kubectl …`, `curl …`,
+`help` and `clear`. Reads go through the same API router kubectl's requests reach (`actions.call`), asking for
+the server's Table exactly as kubectl does, and the Table is printed with kubectl's own rules (Go's tabwriter,
+priority-1 columns only with `-o wide`, NAMESPACE first with `-A`, `kind/name` when several kinds are printed),
+so the output is byte-for-byte what the real kubectl prints against this cluster. Writes are `cluster_core.actions`,
+which send kubectl's own requests. Output is stdout and stderr together, as a terminal shows them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import shlex
+from dataclasses import dataclass
+
+import yaml
+
+from cluster_core import actions, clock, labels
+from cluster_core.api import discovery
+from cluster_core.api.resources import Resource, find
+from cluster_core.api.tables import format_labels, since
+from cluster_core.errors import ApiError
+from cluster_core.models import Playground
+
+log = logging.getLogger(__name__)
+
+TABLE_ACCEPT = ("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,"
+                "application/json")
+CLIENT_VERSION = "v1.37.1"
+KUSTOMIZE_VERSION = "v5.8.1"
+# What `clear` prints; the page may also just empty its panel when it sees it.
+CLEAR = "\x1b[H\x1b[2J\x1b[3J"
+PROMPT = re.compile(r"^\s*(\[[^\]]*\]\s*)?[#$]\s+")
+HINT = "try: kubectl get pods, kubectl create deployment …, curl localhost:<nodePort>, help"
+
+HELP = """\
+This terminal is a node of the playground's cluster. It understands:
+
+  kubectl create deployment NAME --image=IMAGE [--replicas=N]
+  kubectl get pods|deployments|services|replicasets|nodes|events|endpoints|namespaces|all [NAME]
+        [-o wide|name|yaml|json] [-A] [-n NAMESPACE] [-l SELECTOR] [--show-labels]
+  kubectl describe deployment|pod|service NAME
+  kubectl expose deployment NAME --type=NodePort|ClusterIP --port=PORT [--target-port=PORT]
+  kubectl scale deployment NAME --replicas=N
+  kubectl set image deployment/NAME CONTAINER=IMAGE
+  kubectl rollout undo|history|status deployment NAME [--to-revision=N]
+  kubectl delete deployment|service|pod NAME
+  kubectl logs POD [--tail=N]
+  kubectl version
+  curl localhost:NODEPORT | curl CLUSTER-IP[:PORT] | curl NODE-IP:NODEPORT
+  clear
+
+Images in this cluster's registry: {images}
+"""
+
+
+@dataclass
+class TerminalResult:
+    output: str
+    exit_code: int
+
+
+class Exit(Exception):
+    """Stop the command with this output and exit code (kubectl's `error: …` lines, usage mistakes)."""
+
+    def __init__(self, output: str, code: int = 1):
+        super().__init__(output)
+        self.output = output if output.endswith("\n") or not output else output + "\n"
+        self.code = code
+
+
+def run(pg: Playground, line: str) -> TerminalResult:
+    line = PROMPT.sub("", line or "", count=1)
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        return TerminalResult(f"kubeplay: cannot parse that line: {exc}\n", 2)
+    if not words:
+        return TerminalResult("", 0)
+    try:
+        return _dispatch(pg, words)
+    except Exit as stop:
+        return TerminalResult(stop.output, stop.code)
+    except ApiError as err:
+        return TerminalResult(actions.kubectl_error(err) + "\n", 1)
+    except Exception:
+        log.exception("terminal command failed: %r", line)
+        return TerminalResult("kubeplay: that command failed inside the playground; the cluster is unchanged\n", 1)
+
+
+def _dispatch(pg: Playground, words: list[str]) -> TerminalResult:
+    cmd = words[0]
+    if cmd == "kubectl":
+        return kubectl(pg, words[1:])
+    if cmd == "curl":
+        return curl(pg, words[1:])
+    if cmd in ("help", "?"):
+        return TerminalResult(HELP.format(images=", ".join(actions.images.known_names())), 0)
+    if cmd == "clear":
+        return TerminalResult(CLEAR, 0)
+    return TerminalResult(f"kubeplay: command not found: {cmd} — {HINT}\n", 127)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Go's text/tabwriter, the way kubectl configures it
+
+
+def tabwrite(text: str, minwidth: int = 6, padding: int = 3) -> str:
+    """Go `text/tabwriter` (padchar ' ', no flags): tab-terminated cells aligned per column block.
+
+    kubectl's table printer uses minwidth 6 / padding 3; `describe` and `rollout history` minwidth 0 / padding 2.
+    A column block is a run of consecutive lines that have a cell in that column; the last cell of each line is
+    not part of any column.
+    """
+    lines = [ln.split("\t") for ln in text.split("\n")]
+    out: list[str] = []
+
+    def write(line0: int, line1: int, widths: list[int]) -> None:
+        for cells in lines[line0:line1]:
+            parts = []
+            for j, cell in enumerate(cells):
+                parts.append(cell.ljust(widths[j]) if j < len(widths) else cell)
+            out.append("".join(parts))
+
+    def fmt(line0: int, line1: int, widths: list[int]) -> None:
+        column = len(widths)
+        this = line0
+        while this < line1:
+            if column >= len(lines[this]) - 1:
+                this += 1
+                continue
+            write(line0, this, widths)
+            line0 = this
+            width = minwidth
+            while this < line1 and column < len(lines[this]) - 1:
+                width = max(width, len(lines[this][column]) + padding)
+                this += 1
+            fmt(line0, this, [*widths, width])
+            line0 = this
+        write(line0, line1, widths)
+
+    fmt(0, len(lines), [])
+    return "\n".join(out)
+
+
+def go_value(cell) -> str:
+    """A Table cell as Go's `fmt.Fprint` prints the decoded JSON value."""
+    if cell is None:
+        return "<nil>"
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# kubectl's flags
+
+
+def parse_flags(args: list[str], command: str, values: dict[str, str], bools: dict[str, str] = None,
+                ) -> tuple[list[str], dict]:
+    """pflag-style parsing: `--flag=v`, `--flag v`, `-f v`, `-fv`, `-f=v`; `--` ends the flags.
+
+    `values`/`bools` map every spelling (`-n`, `--namespace`) to the option's name.
+    """
+    bools = bools or {}
+    positional: list[str] = []
+    opts: dict = {}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        i += 1
+        if a == "--":
+            positional += args[i:]
+            break
+        if not a.startswith("-") or a == "-":
+            positional.append(a)
+            continue
+        if a.startswith("--"):
+            key, eq, val = a.partition("=")
+        else:
+            key, val = a[:2], a[2:]
+            eq = "=" if val else ""
+            if val.startswith("="):
+                val = val[1:]
+        if key in bools:
+            if eq and val not in ("true", "false"):
+                raise Exit(f'error: invalid argument "{val}" for "{_spell(key)}" flag: strconv.ParseBool: '
+                           f'parsing "{val}": invalid syntax\nSee \'kubectl {command} --help\' for usage.')
+            opts[bools[key]] = val != "false"
+            continue
+        if key not in values:
+            if key.startswith("--"):
+                raise Exit(f"error: unknown flag: {key}\nSee 'kubectl {command} --help' for usage.")
+            raise Exit(f"error: unknown shorthand flag: '{key[1:]}' in {a}\nSee 'kubectl {command} --help' for usage.")
+        if not eq:
+            if i >= len(args):
+                raise Exit(f"error: flag needs an argument: {_flag_needs(key)}\n"
+                           f"See 'kubectl {command} --help' for usage.")
+            val = args[i]
+            i += 1
+        opts[values[key]] = val
+    return positional, opts
+
+
+def _spell(key: str) -> str:
+    return key if key.startswith("--") else f"-{key[1:]}"
+
+
+def _flag_needs(key: str) -> str:
+    return f"'{key[1:]}' in {key}" if not key.startswith("--") else key
+
+
+NS_FLAGS = {"-n": "namespace", "--namespace": "namespace"}
+
+
+def _int_flag(value: str, flag: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Exit(f'error: invalid argument "{value}" for "{flag}" flag: strconv.ParseInt: parsing "{value}": '
+                   "invalid syntax") from None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# kubectl
+
+
+UNSUPPORTED = {"apply", "edit", "exec", "run", "label", "annotate", "patch", "replace", "port-forward", "attach",
+               "cp", "top", "cordon", "uncordon", "drain", "taint", "autoscale", "explain", "api-resources",
+               "cluster-info", "config", "wait", "events", "debug", "auth", "certificate", "proxy", "diff",
+               "kustomize", "plugin", "completion", "alpha", "api-versions", "options"}
+
+
+def kubectl(pg: Playground, args: list[str]) -> TerminalResult:
+    if not args or args[0] in ("-h", "--help", "help"):
+        return TerminalResult("kubectl controls the playground's Kubernetes cluster.\n\n" + HELP.format(
+            images=", ".join(actions.images.known_names())), 0)
+    sub, rest = args[0], args[1:]
+    handler = COMMANDS.get(sub)
+    if handler is None:
+        if sub in UNSUPPORTED or sub == "create":
+            raise Exit(f'kubeplay: "kubectl {sub}" is not available in this terminal — {HINT}')
+        raise Exit(f'error: unknown command "{sub}" for "kubectl"\nRun \'kubectl --help\' for usage.')
+    return handler(pg, rest)
+
+
+def _ok(text: str) -> TerminalResult:
+    return TerminalResult(text if text.endswith("\n") or not text else text + "\n", 0)
+
+
+def _result(res: actions.ActionResult) -> TerminalResult:
+    if res.ok:
+        return _ok(res.message)
+    return TerminalResult(res.error + "\n", 1)
+
+
+# --- create / expose / scale / set image / rollout / delete ----------------------------------------------------
+
+
+def cmd_create(pg: Playground, args: list[str]) -> TerminalResult:
+    if not args or args[0] not in ("deployment", "deploy"):
+        raise Exit(f'kubeplay: "kubectl create {args[0] if args else ""}" is not available in this terminal; '
+                   "try: kubectl create deployment NAME --image=IMAGE")
+    pos, opts = parse_flags(args[1:], "create deployment", {"--image": "image", "--replicas": "replicas",
+                                                            "-r": "replicas", "--port": "port", **NS_FLAGS})
+    _only_default_namespace(opts)
+    if len(pos) != 1:
+        raise Exit(f"error: exactly one NAME is required, got {len(pos)}\nSee 'kubectl create deployment -h' "
+                   "for help and examples")
+    if not opts.get("image"):
+        raise Exit('error: required flag(s) "image" not set')
+    replicas = _int_flag(opts.get("replicas", "1"), "-r, --replicas")
+    return _result(actions.deploy(pg, pos[0], opts["image"], replicas, any_image=True, via="terminal"))
+
+
+def _only_default_namespace(opts: dict) -> None:
+    ns = opts.get("namespace")
+    if ns and ns != actions.NAMESPACE:
+        raise Exit(f'kubeplay: this terminal changes objects in the "{actions.NAMESPACE}" namespace only')
+
+
+def _deployment_name(pos: list[str], command: str) -> str:
+    """`deployment N`, `deployments N`, `deploy N`, `deployment/N`, `deployments.apps/N`."""
+    if len(pos) == 1 and "/" in pos[0]:
+        kind, _, name = pos[0].partition("/")
+    elif len(pos) == 2:
+        kind, name = pos
+    else:
+        raise Exit(f"error: required resource not specified\nSee 'kubectl {command} -h' for help and examples"
+                   if not pos else f"kubeplay: try: kubectl {command} deployment NAME")
+    if kind not in ("deployment", "deployments", "deploy", "deployments.apps", "deployment.apps"):
+        if _resource_for(kind) is None:
+            raise Exit(f'error: the server doesn\'t have a resource type "{kind}"')
+        raise Exit(f"kubeplay: this terminal can {command.split()[0]} deployments only")
+    return name
+
+
+def cmd_expose(pg: Playground, args: list[str]) -> TerminalResult:
+    pos, opts = parse_flags(args, "expose", {"--type": "type", "--port": "port", "--target-port": "target_port",
+                                             "--name": "name", "--protocol": "protocol", **NS_FLAGS})
+    _only_default_namespace(opts)
+    name = _deployment_name(pos, "expose")
+    if "port" not in opts:
+        raise Exit("error: couldn't find port via --port flag or introspection\n"
+                   "See 'kubectl expose -h' for help and examples")
+    port = _int_flag(opts["port"], "--port")
+    kind = opts.get("type", "")
+    return _result(actions.expose(pg, name, port, kind, opts.get("target_port"), via="terminal"))
+
+
+def cmd_scale(pg: Playground, args: list[str]) -> TerminalResult:
+    pos, opts = parse_flags(args, "scale", {"--replicas": "replicas", **NS_FLAGS})
+    _only_default_namespace(opts)
+    name = _deployment_name(pos, "scale")
+    if "replicas" not in opts:
+        raise Exit("error: The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0")
+    replicas = _int_flag(opts["replicas"], "--replicas")
+    return _result(actions.scale(pg, name, replicas, via="terminal", page_limit=False))
+
+
+def cmd_set(pg: Playground, args: list[str]) -> TerminalResult:
+    if not args or args[0] != "image":
+        raise Exit("kubeplay: try: kubectl set image deployment/NAME CONTAINER=IMAGE")
+    pos, opts = parse_flags(args[1:], "set image", {**NS_FLAGS})
+    _only_default_namespace(opts)
+    pairs = [p for p in pos if "=" in p]
+    targets = [p for p in pos if "=" not in p]
+    if not pairs:
+        raise Exit("error: at least one image update is required\nSee 'kubectl set image -h' for help and examples")
+    name = _deployment_name(targets, "set image")
+    out, code = "", 0
+    for pair in pairs:
+        container, _, image = pair.partition("=")
+        res = actions.set_image(pg, name, image, container, any_image=True, via="terminal")
+        r = _result(res)
+        out, code = out + r.output, max(code, r.exit_code)
+    return TerminalResult(out, code)
+
+
+def cmd_rollout(pg: Playground, args: list[str]) -> TerminalResult:
+    if not args or args[0] not in ("undo", "history", "status"):
+        raise Exit("kubeplay: try: kubectl rollout undo|history|status deployment NAME")
+    verb = args[0]
+    pos, opts = parse_flags(args[1:], f"rollout {verb}", {"--to-revision": "to_revision", "--revision": "revision",
+                                                           **NS_FLAGS}, {"-w": "watch", "--watch": "watch"})
+    _only_default_namespace(opts)
+    name = _deployment_name(pos, f"rollout {verb}")
+    if verb == "undo":
+        rev = _int_flag(opts.get("to_revision", "0"), "--to-revision")
+        return _result(actions.rollback(pg, name, rev or None, via="terminal"))
+    if verb == "history":
+        return _result(actions.history(pg, name))
+    return rollout_status(pg, name)
+
+
+def rollout_status(pg: Playground, name: str) -> TerminalResult:
+    """rollout_status.go evaluated once: this terminal cannot keep a watch open, so it says where things stand."""
+    d = actions.call(pg, "GET", actions.DEPLOYMENTS, name).body
+    spec, status, meta = d.get("spec") or {}, d.get("status") or {}, d.get("metadata") or {}
+    if meta.get("generation", 0) > status.get("observedGeneration", 0):
+        return _ok("Waiting for deployment spec update to be observed...")
+    for c in status.get("conditions") or []:
+        if c.get("type") == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded":
+            raise Exit(f'error: deployment "{name}" exceeded its progress deadline')
+    want, updated = spec.get("replicas", 1), status.get("updatedReplicas", 0)
+    total, available = status.get("replicas", 0), status.get("availableReplicas", 0)
+    prefix = f'Waiting for deployment "{name}" rollout to finish: '
+    if updated < want:
+        return _ok(f"{prefix}{updated} out of {want} new replicas have been updated...")
+    if total > updated:
+        return _ok(f"{prefix}{total - updated} old replicas are pending termination...")
+    if available < updated:
+        return _ok(f"{prefix}{available} of {updated} updated replicas are available...")
+    return _ok(f'deployment "{name}" successfully rolled out')
+
+
+def cmd_delete(pg: Playground, args: list[str]) -> TerminalResult:
+    pos, opts = parse_flags(args, "delete", {**NS_FLAGS, "--grace-period": "grace", "--wait": "wait_value"},
+                            {"--now": "now", "--force": "force"})
+    _only_default_namespace(opts)
+    if len(pos) == 1 and "/" in pos[0]:
+        pos = pos[0].split("/", 1)
+    if not pos:
+        raise Exit("error: You must provide one or more resources by argument or filename.\n"
+                   "Example resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n"
+                   "   '<resource> <name>'\n   '<resource>'")
+    kind, names = pos[0], pos[1:]
+    if kind.lower() not in actions.DELETABLE:
+        if _resource_for(kind) is None:
+            raise Exit(f'error: the server doesn\'t have a resource type "{kind}"')
+        raise Exit("kubeplay: this terminal deletes deployments, replicasets, services and pods")
+    if not names:
+        raise Exit("error: resource(s) were provided, but no name was specified")
+    out, code = "", 0
+    for name in names:
+        r = _result(actions.delete(pg, kind, name, via="terminal"))
+        out, code = out + r.output, max(code, r.exit_code)
+    return TerminalResult(out, code)
+
+
+# --- get -------------------------------------------------------------------------------------------------------
+
+# Every spelling kubectl resolves through discovery, for the resources this playground serves.
+_SPELLINGS = {
+    ("", "pods"): ("pod", "pods", "po"),
+    ("", "services"): ("service", "services", "svc"),
+    ("apps", "deployments"): ("deployment", "deployments", "deploy"),
+    ("apps", "replicasets"): ("replicaset", "replicasets", "rs"),
+    ("", "nodes"): ("node", "nodes", "no"),
+    ("", "namespaces"): ("namespace", "namespaces", "ns"),
+    ("", "events"): ("event", "events", "ev"),
+    ("", "endpoints"): ("endpoints", "ep"),
+    ("", "configmaps"): ("configmap", "configmaps", "cm"),
+    ("discovery.k8s.io", "endpointslices"): ("endpointslice", "endpointslices"),
+}
+ALL = [("", "pods"), ("", "services"), ("apps", "deployments"), ("apps", "replicasets")]
+# kubectl warns whenever a short name also matches a resource of a lower-priority group.
+SHORT_NAME_WARNINGS = {"ev": 'Warning: short name "ev" could also match lower priority resource events.events.k8s.io'}
+
+
+def _resource_for(word: str) -> Resource | None:
+    word = word.lower()
+    for (group, plural), spellings in _SPELLINGS.items():
+        full = {s for s in spellings} | {f"{plural}.{group}" if group else plural}
+        if group:
+            full |= {f"{s}.{group}" for s in spellings} | {f"{s}.v1.{group}" for s in spellings}
+        if word in full:
+            return find(group, "v1", plural)
+    return None
+
+
+def kind_label(res: Resource) -> str:
+    """How kubectl prefixes names when it prints several kinds: `pod/x`, `deployment.apps/x`."""
+    return res.kind.lower() + (f".{res.group}" if res.group else "")
+
+
+@dataclass
+class GetOptions:
+    namespace: str = actions.NAMESPACE
+    all_namespaces: bool = False
+    output: str = ""
+    selector: str = ""
+    show_labels: bool = False
+
+
+def cmd_get(pg: Playground, args: list[str]) -> TerminalResult:
+    pos, opts = parse_flags(args, "get", {**NS_FLAGS, "-o": "output", "--output": "output", "-l": "selector",
+                                          "--selector": "selector", "--field-selector": "field_selector"},
+                            {"-A": "all", "--all-namespaces": "all", "--show-labels": "show_labels",
+                             "-w": "watch", "--watch": "watch", "--no-headers": "no_headers"})
+    if opts.get("watch"):
+        raise Exit("kubeplay: this terminal cannot keep a watch open; run the command again to see changes")
+    o = GetOptions(opts.get("namespace") or actions.NAMESPACE, bool(opts.get("all")), opts.get("output", ""),
+                   opts.get("selector", ""), bool(opts.get("show_labels")))
+    if o.output not in ("", "wide", "name", "yaml", "json"):
+        raise Exit(f"error: unable to match a printer suitable for the output format \"{o.output}\", allowed "
+                   "formats are: json,name,wide,yaml")
+    if not pos:
+        raise Exit('You must specify the type of resource to get. Use "kubectl api-resources" for a complete list '
+                   "of supported resources.\n\nerror: Required resource not specified.\nUse \"kubectl explain "
+                   "<resource>\" for a detailed description of that resource (e.g. kubectl explain pods).\n"
+                   "See 'kubectl get -h' for help and examples")
+    warnings, requests = _get_requests(pos)
+    if o.all_namespaces and any(names for _, names in requests):
+        raise Exit("error: a resource cannot be retrieved by name across all namespaces")
+    fetched, errors = [], []
+    for res, names in requests:
+        ns = "" if o.all_namespaces else o.namespace
+        query = {"limit": "500"}
+        if o.selector:
+            query["labelSelector"] = o.selector
+        if opts.get("field_selector"):
+            query["fieldSelector"] = opts["field_selector"]
+        accept = TABLE_ACCEPT if o.output in ("", "wide") else "application/json"
+        if not names:
+            fetched.append((res, actions.call(pg, "GET", res, query=query, accept=accept, namespace=ns).body))
+            continue
+        for name in names:
+            try:
+                fetched.append((res, actions.call(pg, "GET", res, name, accept=accept, namespace=ns).body))
+            except ApiError as err:
+                errors.append(actions.kubectl_error(err))
+    with_kind = len({res for res, _ in requests}) > 1
+    out = "".join(w + "\n" for w in warnings) + print_get(fetched, o, with_kind, bool(opts.get("no_headers")))
+    if not out.strip() and not errors:
+        namespaced = not o.all_namespaces and all(res.namespaced for res, _ in requests)
+        out += f"No resources found in {o.namespace} namespace.\n" if namespaced else "No resources found\n"
+    out += "".join(e + "\n" for e in errors)
+    return TerminalResult(out, 1 if errors else 0)
+
+
+def _get_requests(pos: list[str]) -> tuple[list[str], list[tuple[Resource, list[str]]]]:
+    """`pods`, `pods a b`, `deploy,svc`, `all`, `pod/a svc/b` → the resources to fetch and their names."""
+    warnings: list[str] = []
+
+    def resolve(word: str) -> list[Resource]:
+        if word == "all":
+            return [find(g, "v1", p) for g, p in ALL]
+        res = _resource_for(word)
+        if res is None:
+            raise Exit(f'error: the server doesn\'t have a resource type "{word}"')
+        if word in SHORT_NAME_WARNINGS and SHORT_NAME_WARNINGS[word] not in warnings:
+            warnings.append(SHORT_NAME_WARNINGS[word])
+        return [res]
+
+    if any("/" in p for p in pos):
+        out: list[tuple[Resource, list[str]]] = []
+        for p in pos:
+            if "/" not in p:
+                raise Exit("error: there is no need to specify a resource type as a separate argument when passing "
+                           "arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' instead of "
+                           "'kubectl get resource resource/<resource_name>'")
+            kind, _, name = p.partition("/")
+            for res in resolve(kind):
+                out.append((res, [name]))
+        return warnings, out
+    kinds = [k for k in pos[0].split(",") if k]
+    resources = [r for k in kinds for r in resolve(k)]
+    return warnings, [(res, list(pos[1:])) for res in resources]
+
+
+def print_get(fetched: list[tuple[Resource, dict]], o: GetOptions, with_kind: bool, no_headers: bool = False) -> str:
+    if o.output == "name":
+        return "".join(f"{kind_label(res)}/{obj['metadata']['name']}\n" for res, body in fetched
+                       for obj in (body.get("items") if "items" in body else [body]))
+    if o.output in ("yaml", "json"):
+        return print_objects([obj for _, body in fetched for obj in (body["items"] if "items" in body else [body])],
+                             o.output, single=len(fetched) == 1 and "items" not in fetched[0][1])
+    blocks = []
+    last_columns = None
+    for res, table in fetched:
+        # kubectl prints one header per run of tables of the same kind (one per name for `get pod a b`).
+        same = blocks and last_columns == (res, table.get("columnDefinitions"))
+        text = print_table(table, wide=o.output == "wide",
+                           with_namespace=o.all_namespaces and res.namespaced,
+                           kind=kind_label(res) if with_kind else "", show_labels=o.show_labels,
+                           headers=not (same or no_headers))
+        if not text:
+            continue
+        if same:
+            blocks[-1] += text
+        else:
+            blocks.append(text)
+        last_columns = (res, table.get("columnDefinitions"))
+    return "\n".join(tabwrite(b.rstrip("\n")) + "\n" for b in blocks)
+
+
+def print_table(table: dict, wide: bool = False, with_namespace: bool = False, kind: str = "",
+                show_labels: bool = False, headers: bool = True) -> str:
+    """kubectl's tableprinter rows for one server Table, as tab-separated lines (align with `tabwrite`)."""
+    rows = table.get("rows") or []
+    if not rows:
+        return ""
+    columns = [i for i, c in enumerate(table.get("columnDefinitions") or []) if wide or c.get("priority", 0) == 0]
+    lines = []
+    if headers:
+        head = [table["columnDefinitions"][i]["name"].upper() for i in columns]
+        lines.append("\t".join((["NAMESPACE"] if with_namespace else []) + head + (["LABELS"] if show_labels else [])))
+    for row in rows:
+        meta = ((row.get("object") or {}).get("metadata")) or {}
+        cells = [go_value(row["cells"][i]) for i in columns if i < len(row.get("cells") or [])]
+        if kind and cells:
+            cells[0] = f"{kind}/{cells[0]}"
+        if with_namespace:
+            cells.insert(0, meta.get("namespace", ""))
+        if show_labels:
+            cells.append(format_labels(meta.get("labels")))
+        lines.append("\t".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def print_objects(objs: list[dict], output: str, single: bool) -> str:
+    doc = objs[0] if single else {"apiVersion": "v1", "items": objs, "kind": "List",
+                                  "metadata": {"resourceVersion": ""}}
+    if output == "json":
+        return json.dumps(doc, indent=4, ensure_ascii=False) + "\n"
+    return yaml.safe_dump(doc, default_flow_style=False, sort_keys=True, allow_unicode=True)
+
+
+# --- describe --------------------------------------------------------------------------------------------------
+
+
+def _ts(value: str | None) -> str:
+    """Go's RFC1123Z, as describe prints timestamps."""
+    when = clock.parse_rfc3339(value) if value else None
+    if when is None:
+        return "<unknown>"
+    return when.astimezone(dt.UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
+def _map_lines(key: str, mapping: dict | None, indent: str = "") -> list[str]:
+    """`Labels:  a=b` then one continuation line per further label, as describe's printLabelsMultiline."""
+    if not mapping:
+        return [f"{indent}{key}\t<none>"]
+    items = sorted(mapping.items())
+    sep = ": " if key.startswith("Annotations") else "="
+    out = [f"{indent}{key}\t{items[0][0]}{sep}{items[0][1]}"]
+    out += [f"{indent}\t{k}{sep}{v}" for k, v in items[1:]]
+    return out
+
+
+def _events(pg: Playground, obj: dict, kind: str = "") -> list[str]:
+    meta = obj["metadata"]
+    fsel = f"involvedObject.name={meta['name']},involvedObject.namespace={meta.get('namespace', '')}," \
+           f"involvedObject.uid={meta.get('uid', '')}" + (f",involvedObject.kind={kind}" if kind else "")
+    items = actions.call(pg, "GET", find("", "v1", "events"), query={"fieldSelector": fsel, "limit": "500"},
+                         namespace=meta.get("namespace", actions.NAMESPACE)).body.get("items") or []
+    if not items:
+        return ["Events:\t<none>"]
+    now = clock.now()
+    items.sort(key=lambda e: e.get("lastTimestamp") or e.get("firstTimestamp") or "")
+    out = ["Events:", "  Type\tReason\tAge\tFrom\tMessage", "  ----\t------\t----\t----\t-------"]
+    for e in items:
+        first = since(e.get("firstTimestamp") or e.get("eventTime"), now)
+        age = first
+        if (e.get("count") or 1) > 1:
+            age = f"{since(e.get('lastTimestamp'), now)} (x{e['count']} over {first})"
+        source = (e.get("source") or {}).get("component") or e.get("reportingComponent", "")
+        message = e.get("message", "").strip()
+        path = (e.get("involvedObject") or {}).get("fieldPath")
+        if path:
+            message = f"{path}: {message}"
+        out.append(f"  {e.get('type', '')}\t{e.get('reason', '')}\t{age}\t{source}\t{message}")
+    return out
+
+
+def _container_lines(containers: list[dict], statuses: dict | None = None, indent: str = "  ") -> list[str]:
+    out = [f"{indent}Containers:"]
+    for c in containers:
+        out.append(f"{indent} {c.get('name')}:" if statuses is None else f"{indent}{c.get('name')}:")
+        inner = indent + "   " if statuses is None else indent + "  "
+        st = (statuses or {}).get(c.get("name")) or {}
+        if statuses is not None:
+            out.append(f"{inner}Container ID:\t{st.get('containerID', '')}")
+        out.append(f"{inner}Image:\t{c.get('image', '')}")
+        if statuses is not None:
+            out.append(f"{inner}Image ID:\t{st.get('imageID', '')}")
+        ports = c.get("ports") or []
+        port = ", ".join(f"{p.get('containerPort')}/{p.get('protocol', 'TCP')}" for p in ports) or "<none>"
+        out.append(f"{inner}Port:\t{port}")
+        out.append(f"{inner}Host Port:\t{'0/TCP' if ports else '<none>'}")
+        if statuses is not None:
+            state = st.get("state") or {}
+            if "running" in state:
+                out += [f"{inner}State:\tRunning", f"{inner}  Started:\t{_ts(state['running'].get('startedAt'))}"]
+            elif "waiting" in state:
+                out += [f"{inner}State:\tWaiting", f"{inner}  Reason:\t{state['waiting'].get('reason', '')}"]
+            elif "terminated" in state:
+                t = state["terminated"]
+                out += [f"{inner}State:\tTerminated", f"{inner}  Reason:\t{t.get('reason', '')}",
+                        f"{inner}  Exit Code:\t{t.get('exitCode', 0)}"]
+            else:
+                out.append(f"{inner}State:\tWaiting")
+            out.append(f"{inner}Ready:\t{'True' if st.get('ready') else 'False'}")
+            out.append(f"{inner}Restart Count:\t{st.get('restartCount', 0)}")
+        env = c.get("env") or []
+        out.append(f"{inner}Environment:\t{'<none>' if not env else ''}")
+        out += [f"{inner}  {e.get('name')}:\t{e.get('value', '')}" for e in env]
+        out.append(f"{inner}Mounts:\t<none>")
+    return out
+
+
+def describe_deployment(pg: Playground, d: dict) -> list[str]:
+    meta, spec, status = d["metadata"], d.get("spec") or {}, d.get("status") or {}
+    strategy = spec.get("strategy") or {}
+    ru = strategy.get("rollingUpdate") or {}
+    tmpl = spec.get("template") or {}
+    unavailable = status.get("unavailableReplicas", 0)
+    out = [f"Name:\t{meta['name']}", f"Namespace:\t{meta.get('namespace', '')}",
+           f"CreationTimestamp:\t{_ts(meta.get('creationTimestamp'))}",
+           *_map_lines("Labels:", meta.get("labels")), *_map_lines("Annotations:", meta.get("annotations")),
+           f"Selector:\t{labels.selector_string(spec.get('selector'))}",
+           f"Replicas:\t{spec.get('replicas', 1)} desired | {status.get('updatedReplicas', 0)} updated | "
+           f"{status.get('replicas', 0)} total | {status.get('availableReplicas', 0)} available | "
+           f"{unavailable} unavailable",
+           f"StrategyType:\t{strategy.get('type', '')}", f"MinReadySeconds:\t{spec.get('minReadySeconds', 0)}"]
+    if strategy.get("type") == "RollingUpdate":
+        out.append(f"RollingUpdateStrategy:\t{ru.get('maxUnavailable')} max unavailable, {ru.get('maxSurge')} "
+                   "max surge")
+    out += ["Pod Template:", *_map_lines("Labels:", (tmpl.get("metadata") or {}).get("labels"), "  "),
+            *_container_lines((tmpl.get("spec") or {}).get("containers") or []),
+            "  Volumes:\t<none>", "  Node-Selectors:\t<none>", "  Tolerations:\t<none>"]
+    conditions = status.get("conditions") or []
+    if conditions:
+        out += ["Conditions:", "  Type\tStatus\tReason", "  ----\t------\t------"]
+        out += [f"  {c.get('type')}\t{c.get('status')}\t{c.get('reason', '')}" for c in conditions]
+    owned = actions.owned_replicasets(pg, d)
+    new = [rs for rs in owned if _templates_match(rs, tmpl)]
+    old = [rs for rs in owned if rs not in new and (rs.get("spec") or {}).get("replicas", 0) > 0]
+
+    def rs_line(items):
+        return ", ".join(f"{rs['metadata']['name']} ({(rs.get('status') or {}).get('replicas', 0)}/"
+                         f"{(rs.get('spec') or {}).get('replicas', 0)} replicas created)" for rs in items) or "<none>"
+
+    out += [f"OldReplicaSets:\t{rs_line(old)}", f"NewReplicaSet:\t{rs_line(new)}"]
+    return out + _events(pg, d, "Deployment")
+
+
+def _templates_match(rs: dict, tmpl: dict) -> bool:
+    return actions.names.templates_equal((rs.get("spec") or {}).get("template") or {}, tmpl)
+
+
+def describe_pod(pg: Playground, p: dict) -> list[str]:
+    meta, spec, status = p["metadata"], p.get("spec") or {}, p.get("status") or {}
+    node = spec.get("nodeName")
+    owner = next((r for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
+    out = [f"Name:\t{meta['name']}", f"Namespace:\t{meta.get('namespace', '')}",
+           f"Priority:\t{spec.get('priority', 0)}",
+           f"Service Account:\t{spec.get('serviceAccountName', 'default')}",
+           f"Node:\t{node}/{status.get('hostIP', '')}" if node else "Node:\t<none>",
+           f"Start Time:\t{_ts(status.get('startTime'))}" if status.get("startTime") else None,
+           *_map_lines("Labels:", meta.get("labels")), *_map_lines("Annotations:", meta.get("annotations")),
+           f"Status:\t{'Terminating' if meta.get('deletionTimestamp') else status.get('phase', 'Pending')}",
+           f"IP:\t{status.get('podIP', '')}"]
+    ips = status.get("podIPs") or []
+    out += ["IPs:\t<none>"] if not ips else ["IPs:", *[f"  IP:\t{i.get('ip')}" for i in ips]]
+    if owner:
+        out.append(f"Controlled By:\t{owner.get('kind')}/{owner.get('name')}")
+    statuses = {s.get("name"): s for s in status.get("containerStatuses") or []}
+    out += _container_lines(spec.get("containers") or [], statuses, "")
+    conditions = status.get("conditions") or []
+    if conditions:
+        out += ["Conditions:", "  Type\tStatus"] + [f"  {c.get('type')}\t{c.get('status')} " for c in conditions]
+    tolerations = spec.get("tolerations") or []
+    tol = [f"{t.get('key', '')}{':' + t['effect'] if t.get('effect') else ''} op={t.get('operator', 'Equal')}"
+           + (f" for {t['tolerationSeconds']}s" if t.get("tolerationSeconds") is not None else "")
+           for t in tolerations]
+    out += ["Volumes:\t<none>", f"QoS Class:\t{status.get('qosClass', 'BestEffort')}", "Node-Selectors:\t<none>",
+            f"Tolerations:\t{tol[0] if tol else '<none>'}", *[f"\t{t}" for t in tol[1:]]]
+    return [line for line in out if line is not None] + _events(pg, p)
+
+
+def describe_service(pg: Playground, s: dict) -> list[str]:
+    meta, spec = s["metadata"], s.get("spec") or {}
+    selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items())) or "<none>"
+    out = [f"Name:\t{meta['name']}", f"Namespace:\t{meta.get('namespace', '')}",
+           *_map_lines("Labels:", meta.get("labels")), *_map_lines("Annotations:", meta.get("annotations")),
+           f"Selector:\t{selector}", f"Type:\t{spec.get('type', 'ClusterIP')}",
+           f"IP Family Policy:\t{spec.get('ipFamilyPolicy', 'SingleStack')}",
+           f"IP Families:\t{','.join(spec.get('ipFamilies') or ['IPv4'])}",
+           f"IP:\t{spec.get('clusterIP', '')}", f"IPs:\t{','.join(spec.get('clusterIPs') or [])}"]
+    endpoints = _endpoint_addresses(pg, meta["name"])
+    for p in spec.get("ports") or []:
+        pname = p.get("name") or "<unset>"
+        proto = p.get("protocol", "TCP")
+        out += [f"Port:\t{pname}  {p.get('port')}/{proto}", f"TargetPort:\t{p.get('targetPort')}/{proto}"]
+        if p.get("nodePort"):
+            out.append(f"NodePort:\t{pname}  {p['nodePort']}/{proto}")
+        target = p.get("targetPort")
+        eps = [f"{ip}:{target}" for ip in endpoints]
+        out.append(f"Endpoints:\t{','.join(eps[:3]) + (f' + {len(eps) - 3} more...' if len(eps) > 3 else '')}"
+                   if eps else "Endpoints:\t")
+    out.append(f"Session Affinity:\t{spec.get('sessionAffinity', 'None')}")
+    if spec.get("type") in ("NodePort", "LoadBalancer"):
+        out.append(f"External Traffic Policy:\t{spec.get('externalTrafficPolicy', 'Cluster')}")
+    out.append(f"Internal Traffic Policy:\t{spec.get('internalTrafficPolicy', 'Cluster')}")
+    return out + _events(pg, s)
+
+
+def _endpoint_addresses(pg: Playground, service: str) -> list[str]:
+    try:
+        ep = actions.call(pg, "GET", find("", "v1", "endpoints"), service).body
+    except ApiError:
+        return []
+    return [a["ip"] for subset in ep.get("subsets") or [] for a in subset.get("addresses") or []]
+
+
+DESCRIBERS = {"Deployment": describe_deployment, "Pod": describe_pod, "Service": describe_service}
+
+
+def cmd_describe(pg: Playground, args: list[str]) -> TerminalResult:
+    pos, opts = parse_flags(args, "describe", {**NS_FLAGS})
+    if len(pos) == 1 and "/" in pos[0]:
+        pos = pos[0].split("/", 1)
+    if len(pos) != 2:
+        raise Exit("kubeplay: try: kubectl describe deployment|pod|service NAME")
+    res = _resource_for(pos[0])
+    if res is None:
+        raise Exit(f'error: the server doesn\'t have a resource type "{pos[0]}"')
+    describer = DESCRIBERS.get(res.kind)
+    if describer is None:
+        raise Exit("kubeplay: this terminal describes deployments, pods and services")
+    obj = actions.call(pg, "GET", res, pos[1], namespace=opts.get("namespace") or actions.NAMESPACE).body
+    return _ok(tabwrite("\n".join(describer(pg, obj)), minwidth=0, padding=2))
+
+
+# --- logs / version --------------------------------------------------------------------------------------------
+
+
+def cmd_logs(pg: Playground, args: list[str]) -> TerminalResult:
+    pos, opts = parse_flags(args, "logs", {**NS_FLAGS, "--tail": "tail", "-c": "container", "--container": "container"},
+                            {"-f": "follow", "--follow": "follow", "--timestamps": "timestamps",
+                             "-p": "previous", "--previous": "previous"})
+    if len(pos) != 1:
+        raise Exit("error: expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\n"
+                   "POD or TYPE/NAME is a required argument for the logs command\n"
+                   "See 'kubectl logs -h' for help and examples")
+    ns = opts.get("namespace") or actions.NAMESPACE
+    pods = find("", "v1", "pods")
+    target, prefix = pos[0], ""
+    if "/" in target:
+        kind, _, name = target.partition("/")
+        res = _resource_for(kind)
+        if res is None:
+            raise Exit(f'error: the server doesn\'t have a resource type "{kind}"')
+        if res.kind == "Pod":
+            target = name
+        elif res.kind in ("Deployment", "ReplicaSet"):
+            target, prefix = _pod_for_logs(pg, res, name, ns)
+        else:
+            raise Exit(f"error: cannot get the logs from {kind_label(res)}")
+    pod = actions.call(pg, "GET", pods, target, namespace=ns).body
+    containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+    query = {"container": opts.get("container") or (containers[0] if containers else "")}
+    if "tail" in opts:
+        query["tailLines"] = str(_int_flag(opts["tail"], "--tail"))
+    if opts.get("timestamps"):
+        query["timestamps"] = "true"
+    if opts.get("previous"):
+        query["previous"] = "true"
+    text = actions.call(pg, "GET", pods, target, subresource="log", query=query, namespace=ns).body
+    return TerminalResult(prefix + text, 0)
+
+
+def _pod_for_logs(pg: Playground, res: Resource, name: str, ns: str) -> tuple[str, str]:
+    """kubectl picks one pod of a workload, the most "loggable" first (running, ready, oldest)."""
+    obj = actions.call(pg, "GET", res, name, namespace=ns).body
+    selector = labels.selector_string((obj.get("spec") or {}).get("selector"))
+    items = actions.call(pg, "GET", find("", "v1", "pods"), query={"labelSelector": selector},
+                         namespace=ns).body["items"]
+    if not items:
+        raise Exit(f"error: timed out waiting for the condition on {res.plural}/{name}")
+
+    def rank(p):
+        st = p.get("status") or {}
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or [])
+        return (not p["spec"].get("nodeName"), st.get("phase") != "Running", not ready,
+                p["metadata"].get("creationTimestamp") or "")
+
+    items.sort(key=rank)
+    chosen = items[0]["metadata"]["name"]
+    note = f"Found {len(items)} pods, using pod/{chosen}\n" if len(items) > 1 else ""
+    return chosen, note
+
+
+def cmd_version(pg: Playground, args: list[str]) -> TerminalResult:
+    parse_flags(args, "version", {"-o": "output", "--output": "output"}, {"--client": "client"})
+    return _ok(f"Client Version: {CLIENT_VERSION}\nKustomize Version: {KUSTOMIZE_VERSION}\n"
+               f"Server Version: {discovery.VERSION_INFO['gitVersion']}")
+
+
+COMMANDS = {
+    "get": cmd_get, "describe": cmd_describe, "create": cmd_create, "expose": cmd_expose, "scale": cmd_scale,
+    "set": cmd_set, "rollout": cmd_rollout, "delete": cmd_delete, "logs": cmd_logs, "version": cmd_version,
+}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# curl
+
+
+def curl(pg: Playground, args: list[str]) -> TerminalResult:
+    urls = [a for a in args if not a.startswith("-")]
+    if not urls:
+        return TerminalResult("curl: try 'curl --help' or 'curl --manual' for more information\n", 2)
+    out, code = "", 0
+    for url in urls:
+        target = re.sub(r"^https?://", "", url)
+        host, slash, path = target.partition("/")
+        res = actions.curl(pg, host, "/" + path if slash else "/")
+        if res.ok:
+            out += res.body or ""
+            continue
+        out += (res.error or "curl: (7) Couldn't connect to server") + "\n"
+        m = re.match(r"curl: \((\d+)\)", res.error or "")
+        code = int(m.group(1)) if m else 7
+    return TerminalResult(out, code)

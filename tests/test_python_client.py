@@ -1,0 +1,86 @@
+"""The official `kubernetes` Python client against a served playground: create, list, patch, scale, watch, delete."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests import processes
+
+kubernetes = pytest.importorskip("kubernetes", reason="the official client is a dev extra (pip install kubernetes)")
+from kubernetes import client, watch  # noqa: E402
+from kubernetes.client.rest import ApiException  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    served = processes.start_playground(tmp_path_factory.mktemp("pyclient"), tempo="instant")
+    cfg = client.Configuration()
+    cfg.host = f"{served.api}/clusters/default"
+    cfg.ssl_ca_cert = str(served.ca_file())
+    cfg.api_key = {"authorization": served.token}
+    cfg.api_key_prefix = {"authorization": "Bearer"}
+    yield client.ApiClient(cfg)
+    served.stop()
+
+
+def deployment(name: str) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": {"app": name}},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}}}
+
+
+def wait_pods(core, selector: str, n: int, phase: str = "Running", timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        items = core.list_namespaced_pod("default", label_selector=selector).items
+        if len(items) == n and all(p.status.phase == phase for p in items):
+            return items
+        time.sleep(0.2)
+    raise AssertionError(f"expected {n} {phase} pods for {selector}")
+
+
+def test_it_creates_lists_patches_scales_watches_and_deletes(api):
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    created = apps.create_namespaced_deployment("default", deployment("py1"))
+    assert created.metadata.name == "py1" and created.metadata.generation == 1
+    assert [d.metadata.name for d in apps.list_namespaced_deployment("default").items] == ["py1"]
+    (pod,) = wait_pods(core, "app=py1", 1)
+    assert pod.status.pod_ip.startswith("10.244.")
+
+    patched = apps.patch_namespaced_deployment("py1", "default", {"metadata": {"labels": {"tier": "web"}}})
+    assert patched.metadata.labels == {"app": "py1", "tier": "web"}
+    scale = apps.patch_namespaced_deployment_scale("py1", "default", {"spec": {"replicas": 2}})
+    assert scale.spec.replicas == 2
+    wait_pods(core, "app=py1", 2)
+
+    events = []
+    for event in watch.Watch().stream(core.list_namespaced_pod, "default", label_selector="app=py1",
+                                      timeout_seconds=2):
+        events.append((event["type"], event["object"].metadata.name))
+    assert [t for t, _ in events] == ["ADDED", "ADDED"]
+
+    apps.delete_namespaced_deployment("py1", "default")
+    with pytest.raises(ApiException) as err:
+        apps.read_namespaced_deployment("py1", "default")
+    assert err.value.status == 404
+    deadline = time.monotonic() + 30
+    while core.list_namespaced_pod("default", label_selector="app=py1").items and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert core.list_namespaced_pod("default", label_selector="app=py1").items == []
+
+
+def test_it_answers_a_stale_update_with_409(api):
+    apps = client.AppsV1Api(api)
+    apps.create_namespaced_deployment("default", deployment("py2"))
+    first = apps.read_namespaced_deployment("py2", "default")
+    second = apps.read_namespaced_deployment("py2", "default")
+    first.spec.replicas = 2
+    apps.replace_namespaced_deployment("py2", "default", first)
+    second.spec.replicas = 3
+    with pytest.raises(ApiException) as err:
+        apps.replace_namespaced_deployment("py2", "default", second)
+    assert err.value.status == 409 and "the object has been modified" in err.value.body
+    apps.delete_namespaced_deployment("py2", "default")

@@ -1,0 +1,264 @@
+import pytest
+
+from cluster_core import bootstrap, defaults
+from cluster_core.controllers import scheduler
+from cluster_core.models import Event, Namespace, Playground, Pod
+from cluster_core.writes import Batch, do_create, do_update
+
+TAINT_MESSAGE = (
+    "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
+    "2 node(s) were unschedulable. preemption: 0/3 nodes are available: 3 Preemption is not helpful for "
+    "scheduling."
+)
+
+
+def nodes():
+    return [bootstrap.node_object(name, ip, cidr, cp) for name, ip, cidr, cp in bootstrap.NODES]
+
+
+def pod(name="test1-857949f6d6-rwh4c", cpu=None, owner="", **spec) -> Pod:
+    container = {"name": "nginx", "image": "nginx"}
+    if cpu:
+        container["resources"] = {"requests": {"cpu": cpu}}
+    p = Pod(namespace="default", name=name, spec=defaults.pod_spec({"containers": [container], **spec}))
+    if owner:
+        p.owner_references = [{"kind": "ReplicaSet", "name": "test1-857949f6d6", "uid": owner, "controller": True}]
+        p.sync_columns()
+    return p
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Pure: quantities, filters, scorers, messages
+
+
+def test_it_parses_quantities_as_the_apiserver_does():
+    assert scheduler.cpu_millis("100m") == 100
+    assert scheduler.cpu_millis("2") == 2000
+    assert scheduler.cpu_millis("0.5") == 500
+    assert scheduler.memory_bytes("70Mi") == 70 * 1024 * 1024
+    assert scheduler.memory_bytes("4026512Ki") == 4026512 * 1024
+    assert scheduler.memory_bytes("1G") == 10**9
+    assert scheduler.memory_bytes("nonsense") == 0
+
+
+def test_it_counts_default_requests_only_for_scoring():
+    p = pod()
+    assert scheduler.pod_requests(p) == scheduler.Requests(0, 0)
+    assert scheduler.pod_requests(p, non_zero=True) == scheduler.Requests(100, 200 * 1024 * 1024)
+
+
+def test_it_keeps_pods_off_the_tainted_master():
+    master = nodes()[0]
+    state = scheduler.snapshot(nodes(), [])
+    reason = scheduler.fits_taints(pod(), master, state)
+    assert reason == "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }"
+    tolerant = pod(tolerations=[{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}])
+    assert scheduler.fits_taints(tolerant, master, state) is None
+
+
+def test_it_skips_a_cordoned_node():
+    node1 = nodes()[1]
+    node1.spec["unschedulable"] = True
+    state = scheduler.snapshot(nodes(), [])
+    assert scheduler.fits_unschedulable(pod(), node1, state) == "node(s) were unschedulable"
+
+
+def test_it_treats_a_node_that_is_not_ready_as_tainted():
+    node1 = nodes()[1]
+    for c in node1.status["conditions"]:
+        if c["type"] == "Ready":
+            c["status"] = "False"
+    state = scheduler.snapshot([node1], [])
+    assert "node.kubernetes.io/not-ready" in scheduler.fits_node_ready(pod(), node1, state)
+    daemon = pod(tolerations=[{"operator": "Exists"}])
+    assert scheduler.fits_node_ready(daemon, node1, state) is None
+
+
+def test_it_counts_pods_already_placed_against_allocatable():
+    all_nodes = nodes()
+    placed = pod("big", cpu="1500m")
+    placed.spec["nodeName"] = "k8s-node1"
+    placed.sync_columns()
+    state = scheduler.snapshot(all_nodes, [placed])
+    assert scheduler.fits_resources(pod(cpu="600m"), all_nodes[1], state) == "Insufficient cpu"
+    assert scheduler.fits_resources(pod(cpu="500m"), all_nodes[1], state) is None
+
+
+def test_it_matches_node_selector_and_required_affinity():
+    node1, node2 = nodes()[1:]
+    state = scheduler.snapshot([node1, node2], [])
+    picky = pod(nodeSelector={"kubernetes.io/hostname": "k8s-node2"})
+    assert scheduler.fits_node_affinity(picky, node1, state) == "node(s) didn't match Pod's node affinity/selector"
+    assert scheduler.fits_node_affinity(picky, node2, state) is None
+    term = {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "NotIn", "values": ["k8s-node2"]}]}
+    affine = pod(affinity={"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [term]}}})
+    assert scheduler.fits_node_affinity(affine, node1, state) is None
+    assert scheduler.fits_node_affinity(affine, node2, state) is not None
+
+
+def test_it_prefers_the_least_allocated_node():
+    all_nodes = nodes()
+    busy = pod("busy", cpu="1")
+    busy.spec["nodeName"] = "k8s-node1"
+    busy.sync_columns()
+    state = scheduler.snapshot(all_nodes, [busy])
+    p = pod()
+    assert scheduler.score_least_allocated(p, all_nodes[2], state) > scheduler.score_least_allocated(
+        p, all_nodes[1], state)
+
+
+def test_it_spreads_pods_of_one_owner():
+    all_nodes = nodes()
+    sibling = pod("a", owner="rs-1")
+    sibling.spec["nodeName"] = "k8s-node1"
+    sibling.sync_columns()
+    state = scheduler.snapshot(all_nodes, [sibling])
+    p = pod("b", owner="rs-1")
+    assert scheduler.score_spread(p, all_nodes[1], state) == 0
+    assert scheduler.score_spread(p, all_nodes[2], state) == 100
+
+
+def test_it_breaks_ties_by_node_name():
+    d = scheduler.decide(pod(), nodes(), scheduler.snapshot(nodes(), []))
+    assert d.chosen == "k8s-node1"
+    assert d.scores["k8s-node1"]["total"] == d.scores["k8s-node2"]["total"]
+    assert d.filtered == {"k8s-master": "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }"}
+
+
+def test_it_words_the_fit_error_like_the_real_scheduler():
+    all_nodes = nodes()
+    for n in all_nodes[1:]:
+        n.spec["unschedulable"] = True
+    d = scheduler.decide(pod(), all_nodes, scheduler.snapshot(all_nodes, []))
+    assert d.chosen is None
+    assert scheduler.fit_error(d, 3) == TAINT_MESSAGE
+
+
+def test_it_says_preemption_might_help_only_for_resources():
+    d = scheduler.Decision({"a": "Insufficient cpu", "b": "node(s) were unschedulable"}, {}, None)
+    assert scheduler.fit_error(d, 2) == (
+        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) were unschedulable. preemption: 0/2 nodes are "
+        "available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling."
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The loop against the database
+
+
+@pytest.fixture
+def pg(db, fake_clock, quiet_nudges):
+    pg = Playground.objects.create(slug="sched", tempo="realtime")
+    b = Batch(pg, "test")
+    for ns in ("default", "kube-system"):
+        b.create(Namespace(name=ns, status={"phase": "Active"}))
+    for n in nodes():
+        b.create(n)
+    b.commit()
+    return pg
+
+
+def make_pod(pg, name, cpu=None, owner=""):
+    container = {"name": "nginx", "image": "nginx"}
+    if cpu:
+        container["resources"] = {"requests": {"cpu": cpu}}
+    meta = {"name": name, "namespace": "default", "labels": {"app": "test1"}}
+    if owner:
+        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "test1-857949f6d6",
+                                    "uid": owner, "controller": True}]
+    return do_create(pg, {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+                          "spec": {"containers": [container]}}, "test")
+
+
+def set_unschedulable(pg, node_name, value):
+    from cluster_core.models import Node
+
+    node = Node.objects.get(playground=pg, name=node_name)
+    body = node.to_k8s()
+    body["spec"]["unschedulable"] = value
+    do_update(pg, body, "kubectl")
+
+
+def test_it_binds_a_pod_with_an_event_and_its_reasons(pg):
+    from cluster_core.models import Change
+
+    make_pod(pg, "test1-857949f6d6-rwh4c")
+    assert scheduler.reconcile(pg, "") == 2
+    p = Pod.objects.get(name="test1-857949f6d6-rwh4c")
+    assert p.node_name == "k8s-node1"
+    assert {"type": "PodScheduled", "status": "True"}.items() <= p.status["conditions"][0].items()
+    ev = Event.objects.get(involved_uid=p.uid)
+    assert ev.spec["reason"] == "Scheduled"
+    assert ev.spec["message"] == "Successfully assigned default/test1-857949f6d6-rwh4c to k8s-node1"
+    assert ev.spec["source"]["component"] == "default-scheduler"
+    change = Change.objects.filter(kind="Pod", actor="kube-scheduler").get()
+    assert change.message == (
+        "kube-scheduler bound pod test1-857949f6d6-rwh4c to k8s-node1: tied with the others, first by name; "
+        "k8s-master rejected: untolerated taint node-role.kubernetes.io/control-plane"
+    )
+    assert change.detail["chosen"] == "k8s-node1"
+    assert set(change.detail["scores"]) == {"k8s-node1", "k8s-node2"}
+    assert scheduler.reconcile(pg, "") == 0
+
+
+def test_it_spreads_three_replicas_over_the_workers(pg):
+    for suffix in ("rwh4c", "sln25", "zmll6"):
+        make_pod(pg, f"test1-857949f6d6-{suffix}", owner="rs-uid")
+    scheduler.reconcile(pg, "")
+    placed = dict(Pod.objects.values_list("name", "node_name"))
+    assert placed == {
+        "test1-857949f6d6-rwh4c": "k8s-node1",
+        "test1-857949f6d6-sln25": "k8s-node2",
+        "test1-857949f6d6-zmll6": "k8s-node1",
+    }
+
+
+def test_it_reports_failed_scheduling_once_then_binds_after_uncordon(pg):
+    make_pod(pg, "hog", cpu="1500m")
+    set_unschedulable(pg, "k8s-node2", True)
+    scheduler.reconcile(pg, "")
+    assert Pod.objects.get(name="hog").node_name == "k8s-node1"
+    make_pod(pg, "late", cpu="1")
+    assert scheduler.reconcile(pg, "") == 2
+    late = Pod.objects.get(name="late")
+    cond = late.status["conditions"][0]
+    assert (cond["status"], cond["reason"]) == ("False", "Unschedulable")
+    assert cond["message"] == (
+        "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint "
+        "{node-role.kubernetes.io/control-plane: }, 1 node(s) were unschedulable. preemption: 0/3 nodes are "
+        "available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."
+    )
+    assert scheduler.reconcile(pg, "") == 0  # a resync with nothing new says nothing
+    failed = Event.objects.filter(involved_uid=late.uid, spec__reason="FailedScheduling")
+    assert failed.count() == 1
+    assert failed.get().spec["type"] == "Warning"
+    set_unschedulable(pg, "k8s-node2", False)
+    assert scheduler.reconcile(pg, "") == 2
+    late.refresh_from_db()
+    assert late.node_name == "k8s-node2"
+    assert late.status["conditions"][0]["status"] == "True"
+
+
+def test_it_schedules_500_pending_pods_in_one_cycle(pg, django_assert_max_num_queries):
+    from cluster_core.models import Node
+
+    b = Batch(pg, "test")
+    for node in Node.objects.filter(playground=pg):
+        node.status["allocatable"]["pods"] = "300"
+        b.update(node)
+    b.commit()
+    b = Batch(pg, "test")
+    for i in range(500):
+        p = pod(f"web-{i:03d}", cpu="1m", owner="rs-web")
+        defaults.apply(p)
+        b.create(p)
+    b.commit()
+    # One UPDATE per bound pod (the write path's optimistic concurrency) and a constant number of others:
+    # no per-pod reads, nothing proportional to pods x nodes.
+    with django_assert_max_num_queries(500 + 40):
+        writes = scheduler.reconcile(pg, "")
+    assert writes == 1000
+    on = list(Pod.objects.filter(playground=pg).values_list("node_name", flat=True))
+    assert on.count("") == 0
+    assert abs(on.count("k8s-node1") - on.count("k8s-node2")) <= 2
