@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -79,6 +79,7 @@ class Batch:
             top = Playground.objects.values_list("revision", flat=True).get(pk=pg.pk)
             rv = top - n + 1
             creates: dict[type, list[KubeObject]] = {}
+            updates: dict[type, list[tuple[KubeObject, int]]] = {}
             changes: list[Change] = []
             for op in self.ops:
                 obj = op.obj
@@ -89,9 +90,7 @@ class Batch:
                     creates.setdefault(model, []).append(obj)
                     typ = "ADDED"
                 elif op.kind == "update":
-                    values = {f: getattr(obj, f) for f in update_fields(model)}
-                    if not model.objects.filter(pk=obj.pk, resource_version=op.expected_rv).update(**values):
-                        raise Conflict.of(model.PLURAL, model.GROUP, obj.name)
+                    updates.setdefault(model, []).append((obj, op.expected_rv))
                     typ = "MODIFIED"
                 else:
                     deleted, _ = model.objects.filter(pk=obj.pk, resource_version=op.expected_rv).delete()
@@ -115,6 +114,8 @@ class Batch:
                     )
                 )
                 rv += 1
+            for model, items in updates.items():
+                _conditional_update(model, items)
             try:
                 for model, objs in creates.items():
                     with transaction.atomic():
@@ -127,6 +128,33 @@ class Batch:
             transaction.on_commit(lambda: nudge.send(pg.pk, touched, top))
         pg.revision = top
         return changes
+
+
+def _conditional_update(model: type[KubeObject], items: list[tuple[KubeObject, int]]) -> None:
+    """UPDATE … WHERE id = ? AND resource_version = <the version it was read at>, for many rows in one call.
+
+    A row whose version moved on matches nothing: the row count comes up short and the whole batch is a Conflict.
+    """
+    fields = [model._meta.get_field(name) for name in update_fields(model)]
+    qn = connection.ops.quote_name
+    sql = (
+        f"UPDATE {qn(model._meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f in fields)} "
+        f"WHERE {qn('id')} = %s AND {qn('resource_version')} = %s"
+    )
+    params = [
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] + [obj.pk, expected]
+        for obj, expected in items
+    ]
+    with connection.cursor() as cur:
+        cur.executemany(sql, params)
+        matched = cur.rowcount
+    if matched != len(items):
+        stale = items[0][0]
+        for obj, expected in items:
+            if not model.objects.filter(pk=obj.pk, resource_version=obj.resource_version).exists():
+                stale = obj
+                break
+        raise Conflict.of(model.PLURAL, model.GROUP, stale.name)
 
 
 def _summary(change: Change, obj: KubeObject) -> dict:
