@@ -7,7 +7,7 @@ import ipaddress
 from django.db import transaction
 
 from . import clock, names
-from .models import Deployment, Endpoints, Namespace, Node, Playground, Pod, Service
+from .models import Endpoints, Namespace, Node, Playground, Pod, Service
 from .writes import Batch, do_create
 
 ACTOR = "kubeadm"

@@ -34,6 +34,24 @@ def pod_spec(spec: dict) -> dict:
     return spec
 
 
+def qos_class(spec: dict) -> str:
+    """BestEffort without any request or limit; Guaranteed when every container's cpu and memory requests equal
+    its limits (a missing request defaults to the limit); Burstable otherwise."""
+    all_containers = [c for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])
+                      if isinstance(c, dict)]
+    guaranteed, any_set = True, False
+    for c in all_containers:
+        res = c.get("resources") or {}
+        limits, requests = res.get("limits") or {}, res.get("requests") or {}
+        any_set = any_set or any(k in limits or k in requests for k in ("cpu", "memory"))
+        for k in ("cpu", "memory"):
+            if k not in limits or str(requests.get(k, limits[k])) != str(limits[k]):
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
 def _template(spec: dict) -> None:
     tmpl = spec.setdefault("template", {})
     if isinstance(tmpl, dict):
@@ -80,7 +98,7 @@ def apply(obj: KubeObject) -> None:
         _template(spec)
     elif obj.KIND == "Pod":
         pod_spec(spec)
-        obj.status = obj.status or {"phase": "Pending", "qosClass": "BestEffort"}
+        obj.status = obj.status or {"phase": "Pending", "qosClass": qos_class(spec)}
     elif obj.KIND == "Service":
         service(spec)
         obj.status = obj.status or {"loadBalancer": {}}

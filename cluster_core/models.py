@@ -263,6 +263,9 @@ class Change(models.Model):
         constraints = [models.UniqueConstraint(fields=["playground", "revision"], name="uniq_change_revision")]
         ordering = ["revision"]
 
+    def __str__(self) -> str:
+        return f"{self.revision} {self.type} {self.kind} {self.namespace}/{self.name} by {self.actor}"
+
     def to_watch_event(self) -> dict:
         return {"type": self.type, "object": self.object}
 
@@ -279,3 +282,6 @@ class LogLine(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.text

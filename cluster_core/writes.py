@@ -150,7 +150,7 @@ def _conditional_update(model: type[KubeObject], items: list[tuple[KubeObject, i
         matched = cur.rowcount
     if matched != len(items):
         stale = items[0][0]
-        for obj, expected in items:
+        for obj, _expected in items:
             if not model.objects.filter(pk=obj.pk, resource_version=obj.resource_version).exists():
                 stale = obj
                 break

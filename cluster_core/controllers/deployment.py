@@ -506,14 +506,16 @@ class _Sync:
         self.paused_conditions()
         if spec.get("paused"):
             self.sync_revision(create=False)
-            self.apply(plan_scale(spec, self.view_new(), self.view_olds(), int(self.base.get("replicas") or 0)))
+            self.apply(plan_scale(spec, self.view_new(), self.view_olds(), int(self.base.get("replicas") or 0)),
+                       f"the paused deployment was scaled to {replicas_of(spec)}")
             self.cleanup()
             self.write_status(rollout=False)
             return
         if self.new is not None:
             self.sync_revision(create=False)
             if is_scaling_event(spec, self.view_new(), self.view_olds()):
-                self.apply(plan_scale(spec, self.view_new(), self.view_olds(), int(self.base.get("replicas") or 0)))
+                self.apply(plan_scale(spec, self.view_new(), self.view_olds(), int(self.base.get("replicas") or 0)),
+                           f"the deployment was scaled to {replicas_of(spec)}")
                 self.write_status(rollout=False)
                 return
         if is_rolling(spec):
@@ -525,10 +527,17 @@ class _Sync:
                                 self.old_pods_running())
             if plan.create_new and not self.sync_revision(create=True):
                 return
-        scaled = self.apply(plan)
+        scaled = self.apply(plan, self.strategy_words())
         if not scaled and is_complete(spec, d.generation, d.status or {}):
             self.cleanup()
         self.write_status(rollout=True)
+
+    def strategy_words(self) -> str:
+        if not is_rolling(self.spec):
+            return "Recreate: the old pods go before the new ones start"
+        want = replicas_of(self.spec)
+        most, least = want + max_surge(self.spec), want - max_unavailable(self.spec)
+        return f"rolling update: at most {most} pods, at least {least} available"
 
     def view_new(self) -> RSView | None:
         if self.new is None:
@@ -616,7 +625,7 @@ class _Sync:
             self.d.annotations = {**self.d.annotations, REVISION: revision}
             self.notes.append(f"revision {revision}")
 
-    def apply(self, plan: Plan) -> bool:
+    def apply(self, plan: Plan, why: str) -> bool:
         """Set the planned sizes (and desired/max annotations); returns whether any size changed."""
         want = replicas_of(self.spec)
         by_name = {rs.name: rs for rs in self.rss}
@@ -641,7 +650,7 @@ class _Sync:
                 rs.generation += 1  # the apiserver bumps generation on every spec change
                 scaled = True
                 verb = "up" if size > old else "down"
-                self.note_rs(rs, f"scaled {verb} from {old} to {size}")
+                self.note_rs(rs, f"scaled {verb} from {old} to {size} ({why})")
                 self.event(f"Scaled {verb} replica set {rs.name} from {old} to {size}")
             else:
                 self.note_rs(rs, f"desired replicas now {want}")
@@ -682,7 +691,7 @@ class _Sync:
         if self.created is not None:
             rs = self.created
             b.create(rs, f"{ACTOR} created ReplicaSet {rs.name} for the new pod template of deployment {d.name} "
-                         f"(revision {rs.annotations.get(REVISION)}, {rs.spec['replicas']} replicas)",
+                         f"(revision {rs.annotations.get(REVISION)}, {_pods(rs.spec['replicas'])})",
                      {"deployment": d.name, "revision": rs.annotations.get(REVISION),
                       "replicas": rs.spec["replicas"]})
         for rs in self.rss:
@@ -702,6 +711,10 @@ class _Sync:
                      {"status": d.status, "revision": d.annotations.get(REVISION)})
         b.commit()
         return len(b)
+
+
+def _pods(n: int) -> str:
+    return f"{n} replica" if n == 1 else f"{n} replicas"
 
 
 def new_rs_annotations(d: Deployment, current: dict, revision: int, exists: bool, spec: dict) -> dict:
