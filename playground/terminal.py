@@ -486,7 +486,8 @@ def cmd_get(pg: Playground, args: list[str]) -> TerminalResult:
                 fetched.append((res, actions.call(pg, "GET", res, name, accept=accept, namespace=ns).body))
             except ApiError as err:
                 errors.append(actions.kubectl_error(err))
-    with_kind = len({res for res, _ in requests}) > 1
+    # kubectl prefixes `kind/` when what it got back (not what was asked for) spans several kinds.
+    with_kind = len({res for res, _ in fetched}) > 1
     out = "".join(w + "\n" for w in warnings) + print_get(fetched, o, with_kind, bool(opts.get("no_headers")))
     if not out.strip() and not errors:
         namespaced = not o.all_namespaces and all(res.namespaced for res, _ in requests)
@@ -631,10 +632,11 @@ def _events(pg: Playground, obj: dict, kind: str = "") -> list[str]:
 
 
 def _container_lines(containers: list[dict], statuses: dict | None = None, indent: str = "  ") -> list[str]:
+    """A pod template's containers sit under `  Containers:` at ` name:` (3 spaces); a pod's at `  name:`."""
     out = [f"{indent}Containers:"]
     for c in containers:
-        out.append(f"{indent} {c.get('name')}:" if statuses is None else f"{indent}{c.get('name')}:")
-        inner = indent + "   " if statuses is None else indent + "  "
+        out.append(f"{indent} {c.get('name')}:" if statuses is None else f"{indent}  {c.get('name')}:")
+        inner = indent + "  " if statuses is None else indent + "    "
         st = (statuses or {}).get(c.get("name")) or {}
         if statuses is not None:
             out.append(f"{inner}Container ID:\t{st.get('containerID', '')}")
