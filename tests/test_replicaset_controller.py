@@ -242,5 +242,7 @@ def test_it_scales_from_0_to_1000_pods_in_one_quick_batch(pg, django_assert_max_
     elapsed = time.perf_counter() - started
     assert Pod.objects.filter(playground=pg).count() == 1000
     assert len({p.name for p in pods(pg)}) == 1000
-    assert elapsed < 1.0, f"1000 pods took {elapsed:.2f}s"
+    # Alone it takes about half a second; the bound leaves room for a busy machine, the query count above is
+    # what keeps per-pod work out.
+    assert elapsed < 3.0, f"1000 pods took {elapsed:.2f}s"
     assert replicaset.reconcile(pg, "default/web-abc") == 0
