@@ -50,9 +50,9 @@ def current():
 TEMPO_FACTORS = {"instant": 0.0, "realtime": 1.0, "classroom": 4.0}
 
 
-def due(tempo: str, seconds: float) -> dt.datetime:
-    """The due-time of a simulated delay of `seconds` at the playground's tempo."""
-    return now() + dt.timedelta(seconds=seconds * TEMPO_FACTORS.get(tempo, 1.0))
+def due(tempo: str, seconds: float, start: dt.datetime | None = None) -> dt.datetime:
+    """The due-time of a simulated delay of `seconds` at the playground's tempo, counted from `start` (now)."""
+    return (start or now()) + dt.timedelta(seconds=seconds * TEMPO_FACTORS.get(tempo, 1.0))
 
 
 def rfc3339(t: dt.datetime | None) -> str | None:

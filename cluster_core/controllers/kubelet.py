@@ -284,7 +284,8 @@ class Sync:
         if stage.delay == "backoff" and tempo == "instant":
             # A pull that cannot succeed must not be retried in a tight loop: back-off runs at least in real time.
             tempo = "realtime"
-        return clock.due(tempo, seconds)
+        # Counted from this sync's own "now": at tempo instant the next stage is due within the same pass.
+        return clock.due(tempo, seconds, start=self.now)
 
 
 def _values(pod: Pod, concerned: list[dict], ip: str, extra: dict) -> dict:

@@ -12,6 +12,7 @@ changes, so a resync that finds nothing new writes nothing. Any node or pod chan
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -42,15 +43,21 @@ _SUFFIX = {
 }
 
 
-def parse_quantity(text) -> Fraction:
-    """A resource.Quantity (`100m`, `0.5`, `70Mi`, `4026512Ki`, `1e3`) as an exact number; junk counts as 0."""
-    m = _QUANTITY.match(str(text).strip())
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> Fraction:
+    m = _QUANTITY.match(text.strip())
     if not m or m.group(2) not in _SUFFIX:
         return Fraction(0)
     try:
         return Fraction(m.group(1)) * _SUFFIX[m.group(2)]
     except (ValueError, ZeroDivisionError):
         return Fraction(0)
+
+
+def parse_quantity(text) -> Fraction:
+    """A resource.Quantity (`100m`, `0.5`, `70Mi`, `4026512Ki`, `1e3`) as an exact number; junk counts as 0."""
+    # A cycle over a thousand pods and fifty nodes parses the same few strings again and again.
+    return _parse(str(text))
 
 
 def cpu_millis(text) -> int:
@@ -71,7 +78,15 @@ def pod_requests(pod: Pod, non_zero: bool = False) -> Requests:
     """What the pod asks for: the sum over containers, or the largest init container if that is more.
 
     With `non_zero`, a container without a request counts as 100m / 200Mi, as the real scheduler scores.
+    Computed once per pod object: a cycle asks for it once per node.
     """
+    cache = pod.__dict__.setdefault("_requests", {})
+    if non_zero not in cache:
+        cache[non_zero] = _pod_requests(pod, non_zero)
+    return cache[non_zero]
+
+
+def _pod_requests(pod: Pod, non_zero: bool) -> Requests:
 
     def one(c: dict) -> Requests:
         req = (c.get("resources") or {}).get("requests") or {}
@@ -110,8 +125,11 @@ class NodeInfo:
             self.owners[pod.controller_uid] += 1
 
     def allocatable(self) -> tuple[int, int, int]:
-        alloc = (self.node.status or {}).get("allocatable") or (self.node.status or {}).get("capacity") or {}
-        return cpu_millis(alloc.get("cpu", 0)), memory_bytes(alloc.get("memory", 0)), int(alloc.get("pods", 0) or 0)
+        if "_alloc" not in self.__dict__:
+            alloc = (self.node.status or {}).get("allocatable") or (self.node.status or {}).get("capacity") or {}
+            self._alloc = (cpu_millis(alloc.get("cpu", 0)), memory_bytes(alloc.get("memory", 0)),
+                           int(alloc.get("pods", 0) or 0))
+        return self._alloc
 
 
 @dataclass
@@ -119,19 +137,24 @@ class CycleState:
     """Every node's NodeInfo for one scheduling cycle; binding a pod adds it to its node."""
 
     nodes: dict[str, NodeInfo]
+    # The most pods any one node has of each owner, kept as pods are added (the spread score's denominator).
+    most: Counter = field(default_factory=Counter)
 
     def info(self, node: Node) -> NodeInfo:
         return self.nodes[node.name]
 
     def bind(self, pod: Pod, node: Node) -> None:
-        self.nodes[node.name].add(pod)
+        info = self.nodes[node.name]
+        info.add(pod)
+        if pod.controller_uid:
+            self.most[pod.controller_uid] = max(self.most[pod.controller_uid], info.owners[pod.controller_uid])
 
 
 def snapshot(nodes: list[Node], placed: list[Pod]) -> CycleState:
     state = CycleState({n.name: NodeInfo(n) for n in nodes})
     for pod in placed:
         if pod.node_name in state.nodes:
-            state.nodes[pod.node_name].add(pod)
+            state.bind(pod, state.nodes[pod.node_name].node)
     return state
 
 
@@ -277,7 +300,7 @@ def score_spread(pod: Pod, node: Node, state: CycleState) -> int:
     """Fewer pods of the same owner on the node is better (SelectorSpread's formula)."""
     if not pod.controller_uid:
         return 100
-    most = max((i.owners[pod.controller_uid] for i in state.nodes.values()), default=0)
+    most = state.most[pod.controller_uid]
     if most == 0:
         return 100
     return int(100 * (most - state.info(node).owners[pod.controller_uid]) / most)
