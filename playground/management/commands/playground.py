@@ -59,4 +59,5 @@ class Command(BaseCommand):
             f"API https://{opts['host']}:{opts['api_port']}/clusters/{pg.slug}  "
             f"(kubeconfig: python manage.py kubeconfig {pg.slug})"
         )
-        Server(application=application, endpoints=endpoints, verbosity=0).run()
+        # Open watches end with the process: do not hold shutdown for them.
+        Server(application=application, endpoints=endpoints, verbosity=0, application_close_timeout=2).run()
