@@ -26,6 +26,25 @@ LOOP_CHANNELS = [DEPLOYMENT, REPLICASET, SCHEDULER, KUBELET, ENDPOINTS, GARBAGE_
 
 ENABLED = True
 
+# While `settle()` drives the loops itself it listens here instead of on the channel layer.
+_captured: list[set] = []
+
+
+class capture:
+    """Collect the nudges commits would send, as (channel, key) pairs, for an in-process driver."""
+
+    def __enter__(self) -> set:
+        _captured.append(set())
+        return _captured[-1]
+
+    def __exit__(self, *exc) -> None:
+        _captured.pop()
+
+
+def note(touched: list[dict]) -> None:
+    if _captured:
+        _captured[-1].update(targets_for(touched))
+
 
 def feed_group(playground_id: int) -> str:
     return f"feed-{playground_id}"

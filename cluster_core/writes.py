@@ -130,6 +130,7 @@ class Batch:
             insert_rows(Change, changes)
             touched = [_summary(c, op.obj) for c, op in zip(changes, self.ops, strict=True)]
             transaction.on_commit(lambda: nudge.send(pg.pk, touched, top))
+        nudge.note(touched)
         pg.revision = top
         return changes
 

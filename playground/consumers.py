@@ -1,8 +1,9 @@
 """The page's live feed: one WebSocket per viewer at /ws/p/<slug>/.
 
 On connect a viewer gets the full current state, then every change after it, in revision order. The writes'
-after-commit `feed.changed` notice (group `feed-<playground id>`) only says "new revisions exist"; reading them
-is the job of one `Hub` per playground per process, so 200 viewers cost one database read per push, not 200.
+after-commit `feed.changed` notice (group `feed-<playground id>`) only says "new revisions exist"; listening for it
+and reading the revisions is the job of one `Hub` per playground per process, so 200 viewers cost one group
+message per commit and one database read per push, not 200 of each.
 The hub pushes at most once per `PUSH_INTERVAL` and each push carries every change since the previous one, so a
 burst (scale to 300) is coalesced instead of flooding the sockets.
 """
@@ -17,11 +18,22 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import translation
 
 from cluster_core import feed, nudge
-from cluster_core.models import Change, Deployment, Endpoints, Event, Node, Playground, Pod, ReplicaSet, Service
+from cluster_core.models import (
+    Change,
+    Deployment,
+    Endpoints,
+    Event,
+    Node,
+    Playground,
+    Pod,
+    ReplicaSet,
+    Service,
+)
 
 from . import story
 
@@ -73,15 +85,26 @@ def snapshot(pg: Playground) -> dict:
 
 
 def wire_change(c: dict) -> dict:
-    """A change as the page applies it; `at` (the commit time, seconds) lets a viewer measure delivery latency."""
+    """A change as the page applies it; `at` (the commit time, seconds) lets a viewer measure delivery latency.
+
+    Kept small — a burst sends every change to every viewer: the row leaves out what the change already names
+    and empty fields, and the page derives the etcd key from kind, namespace and name."""
+    row = {k: v for k, v in story.row(c["kind"], c["object"]).items()
+           if k not in _NAMED and v not in ("", None, [], {}, False)}
     return {"rev": c["revision"], "type": c["type"], "kind": c["kind"], "ns": c["namespace"], "name": c["name"],
-            "actor": c["actor"], "at": c["committed_at"], "key": story.etcd_key(c["kind"], c["namespace"], c["name"]),
-            "row": story.row(c["kind"], c["object"])}
+            "actor": c["actor"], "at": round(c["committed_at"], 4), "row": row}
+
+
+_NAMED = {"kind", "ns", "name", "rv"}
 
 
 def with_steps(items: list[dict], changes: list[dict], lang: str) -> list[dict]:
     with translation.override(lang):
-        return [{**item, "step": story.step(c)} for item, c in zip(items, changes, strict=True)]
+        out = []
+        for item, c in zip(items, changes, strict=True):
+            step = story.step(c)
+            out.append({**item, "step": {"text": step["text"], "path": step["path"]}} if step else item)
+        return out
 
 
 def language(scope: dict) -> str:
@@ -109,6 +132,7 @@ class Hub:
         self.revision: int | None = None
         self.wake = asyncio.Event()
         self.task: asyncio.Task | None = None
+        self.listener: asyncio.Task | None = None
         self.last_push = 0.0
 
     async def join(self, viewer: PlaygroundConsumer) -> None:
@@ -118,11 +142,30 @@ class Hub:
             self.revision = await database_sync_to_async(latest_revision)(self.playground_id)
         if self.task is None or self.task.done():
             self.task = asyncio.ensure_future(self.run())
+            self.listener = asyncio.ensure_future(self.listen())
 
     def leave(self, viewer: PlaygroundConsumer) -> None:
         self.viewers.discard(viewer)
         if not self.viewers:
             self.wake.set()
+
+    async def listen(self) -> None:
+        """One subscription to the feed group per process and playground: each commit is one message here, not
+        one per viewer. Message type `feed.changed` dispatches to `feed_changed`, as in a consumer."""
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        group = nudge.feed_group(self.playground_id)
+        await layer.group_add(group, channel)
+        try:
+            while self.viewers:
+                message = await layer.receive(channel)
+                if message.get("type") == "feed.changed":
+                    self.feed_changed(message)
+        finally:
+            await layer.group_discard(group, channel)
+
+    def feed_changed(self, message: dict) -> None:
+        self.poke()
 
     def poke(self) -> None:
         self.wake.set()
@@ -137,12 +180,15 @@ class Hub:
                 await asyncio.sleep(wait)
             if not self.viewers:
                 break
+            # The interval counts from the start of a push: a slow push does not stretch the next wait.
+            self.last_push = loop.time()
             try:
                 await self.push()
             except Exception:
                 log.exception("live feed push for playground %s", self.playground_id)
-            self.last_push = loop.time()
         HUBS.pop((id(loop), self.playground_id), None)
+        if self.listener is not None:
+            self.listener.cancel()
 
     async def push(self) -> None:
         changes = await database_sync_to_async(read_changes)(self.playground_id, self.revision or 0)
@@ -190,8 +236,6 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             return
         self.lang = language(self.scope)
         self.pending: list[tuple[str, int, int]] = []
-        self.group = nudge.feed_group(self.playground.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         self.hub = hub_for(self.playground.pk)
         await self.hub.join(self)
@@ -208,12 +252,6 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code) -> None:
         if self.hub is not None:
             self.hub.leave(self)
-        if self.playground is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def feed_changed(self, event: dict) -> None:
-        if self.hub is not None:
-            self.hub.poke()
 
     async def deliver(self, text: str, first: int, last: int) -> None:
         """Send one push; drop what the snapshot already had (only the first push after connect can overlap)."""

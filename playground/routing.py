@@ -3,6 +3,7 @@ workers by channel name."""
 
 from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.urls import path
 
 from cluster_core.workers import loop_consumers
@@ -15,7 +16,9 @@ websocket_urlpatterns = [
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi,
+        # The page's CSS/JS and vendored htmx are served by the same process: the playground works offline,
+        # with no separate web server in front.
+        "http": ASGIStaticFilesHandler(django_asgi),
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
         "channel": ChannelNameRouter(loop_consumers()),
     }

@@ -21,7 +21,7 @@ from django.db.models import Q
 
 from .. import bootstrap, clock, events, images
 from ..models import Event, LogLine, Node, Playground, Pod
-from ..writes import Batch
+from ..writes import Batch, insert_rows
 from . import kubelet_stages as stages
 
 COMPONENT = "kubelet"
@@ -398,5 +398,5 @@ def reconcile(pg: Playground, key: str) -> int:
         sync_pod(s, pod)
     s.batch.commit()
     if s.logs:
-        LogLine.objects.bulk_create(s.logs)
+        insert_rows(LogLine, s.logs)
     return len(s.batch)

@@ -36,7 +36,7 @@
 
   function etcdKey(row) {
     const prefix = { Pod: "pods", Deployment: "deployments", ReplicaSet: "replicasets", Service: "services/specs",
-      Endpoints: "services/endpoints", Event: "events", Node: "minions" }[row.kind];
+      Endpoints: "services/endpoints", Event: "events", Node: "minions" }[row.kind] || `${row.kind.toLowerCase()}s`;
     return row.ns ? `/registry/${prefix}/${row.ns}/${row.name}` : `/registry/${prefix}/${row.name}`;
   }
 
@@ -61,10 +61,12 @@
     const have = objects.get(id);
     revision = Math.max(revision, c.rev);
     if (have && have.rv >= c.rev) return; // the snapshot already had this or a newer write
+    // Rows on the wire leave out what the change already names and empty fields.
+    const row = { kind: c.kind, ns: c.ns, name: c.name, ...c.row, rv: c.rev };
     if (c.type === "DELETED") objects.delete(id);
-    else objects.set(id, { ...c.row, rv: c.rev });
-    if (c.type === "DELETED") etcd.delete(c.key);
-    else etcd.set(c.key, { rev: c.rev, fresh: true });
+    else objects.set(id, row);
+    if (c.type === "DELETED") etcd.delete(etcdKey(row));
+    else etcd.set(etcdKey(row), { rev: c.rev, fresh: true });
     dirty.add(c.kind).add("etcd");
   }
 
@@ -85,9 +87,15 @@
     list.querySelectorAll("li.current").forEach((x) => x.classList.remove("current"));
     list.append(li);
     while (list.children.length > 200) list.firstElementChild.remove();
-    const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 120;
-    if (current && nearBottom) list.scrollTop = list.scrollHeight;
+    if (followSteps) list.scrollTop = list.scrollHeight;
   }
+
+  // The list follows the newest step unless the reader has scrolled up to look at an older one.
+  let followSteps = true;
+  document.getElementById("steps").addEventListener("scroll", (e) => {
+    const list = e.target;
+    followSteps = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  });
 
   function boxes(name) {
     if (name.endsWith("@*")) return [...document.querySelectorAll(`[data-box^="${name.slice(0, -1)}"]`)];
@@ -107,7 +115,7 @@
   }
 
   // One token per change. The path fans out at a "kube-proxy@*" hop (every node's kube-proxy).
-  function animate(step) {
+  function animate(step, actor) {
     const per = hopMs();
     const hops = step.path.map(boxes);
     if (!per || reducedMotion.matches) {
@@ -119,7 +127,7 @@
     const runs = fan.map((end) => {
       const route = end ? [...fixed, end] : fixed;
       if (route.length < 2) return Promise.resolve();
-      const token = el("span", `token by-${step.actor.split(/[/:]/)[0].replace(/\s.*/, "")}`);
+      const token = el("span", `token by-${actor.split(/[/:]/)[0].replace(/\s.*/, "")}`);
       figure.append(token);
       const frames = route.map((b) => {
         const [x, y] = centre(b);
@@ -139,12 +147,14 @@
       // A burst (scale to 300) is told without tokens, so the list never lags far behind the cluster.
       const burst = queue.length > 25 || tempo === "instant";
       const c = queue.shift();
+      applyChange(c);
+      schedule();
       addStep(c, true);
       if (burst) {
         c.step.path.flatMap(boxes).forEach((b) => flash(b, 300));
         continue;
       }
-      const done = animate(c.step);
+      const done = animate(c.step, c.actor);
       // Classroom tempo tells one step at a time; realtime lets tokens overlap.
       if (tempo === "classroom") await done;
       else await new Promise((r) => setTimeout(r, 60));
@@ -170,10 +180,10 @@
     const b = li.firstElementChild;
     b.className = `chip ${phaseClass(pod.status)}`;
     b.querySelector(".n").textContent = pod.name;
-    b.querySelector(".i").textContent = pod.image;
+    b.querySelector(".i").textContent = pod.image || "";
     b.querySelector(".ip").textContent = pod.ip || "";
     b.querySelector(".s").textContent = pod.status;
-    const label = `${pod.name} ${pod.status} ${pod.image} ${pod.ip || ""}`;
+    const label = `${pod.name} ${pod.status} ${pod.image || ""} ${pod.ip || ""}`;
     b.title = label;
     b.setAttribute("aria-label", label);
     return li;
@@ -214,7 +224,7 @@
   }
 
   const matches = (selector, labels) =>
-    selector && Object.keys(selector).length > 0 && Object.entries(selector).every(([a, v]) => labels[a] === v);
+    selector && Object.keys(selector).length > 0 && Object.entries(selector).every(([a, v]) => (labels || {})[a] === v);
 
   function renderServices() {
     const box = document.getElementById("services");
@@ -226,8 +236,8 @@
       b.id = `svc-${s.ns}-${s.name}`;
       b.dataset.why = k("Service", s.ns, s.name);
       b.append(el("strong", "", s.name), el("span", `type type-${s.type}`, s.type),
-        el("span", "ip", s.clusterIP), el("span", "ports", s.ports),
-        el("span", "eps", W.endpoints.replace("%s", ep ? ep.ips.length : 0)));
+        el("span", "ip", s.clusterIP || ""), el("span", "ports", s.ports || ""),
+        el("span", "eps", W.endpoints.replace("%s", ep ? (ep.ips || []).length : 0)));
       return b;
     }));
     drawWires();
@@ -274,16 +284,17 @@
       const pods = live.flatMap((r) => podsByOwner.get(r.name) || []);
       const available = pods.filter((p) => p.status === "Running").length;
       card.append(el("p", "budget", W.budget
-        .replace("%(surge)s", d.surge).replace("%(max)s", d.replicas + d.surge).replace("%(now)s", pods.length)
-        .replace("%(unavailable)s", d.unavailable).replace("%(min)s", Math.max(0, d.replicas - d.unavailable))
+        .replace("%(surge)s", d.surge || 0).replace("%(max)s", (d.replicas || 0) + (d.surge || 0))
+        .replace("%(now)s", pods.length).replace("%(unavailable)s", d.unavailable || 0)
+        .replace("%(min)s", Math.max(0, (d.replicas || 0) - (d.unavailable || 0)))
         .replace("%(ready)s", available)));
       const cols = el("div", "sets");
       const newest = live.length ? live[live.length - 1].name : "";
       for (const r of live) {
         const col = el("div", `set ${r.name === newest ? "new" : "old"}`);
         col.append(el("h4", "", `${r.name === newest ? W.newSet : W.oldSet} · ${W.revision} ${r.revision}`),
-          el("p", "", `${r.name}`), el("p", "img", r.image),
-          el("p", "", `${W.desired} ${r.desired} · ${W.current} ${r.current} · ${W.ready} ${r.ready}`));
+          el("p", "", `${r.name}`), el("p", "img", r.image || ""),
+          el("p", "", `${W.desired} ${r.desired || 0} · ${W.current} ${r.current || 0} · ${W.ready} ${r.ready || 0}`));
         const ul = el("ul", "mini");
         for (const p of podsByOwner.get(r.name) || []) {
           const t = el("li", `chip ${phaseClass(p.status)}`);
@@ -358,15 +369,15 @@
     const events = ofKind("Event").filter(inDefault).sort((a, b) => (b.last || "").localeCompare(a.last || "")).slice(0, 12);
     document.getElementById("tables").replaceChildren(
       table("kubectl get deployments", ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
-        deps.map((d) => [d.name, `${d.ready || 0}/${d.replicas}`, d.updated || 0, d.available || 0, age(d.created)])),
+        deps.map((d) => [d.name, `${d.ready || 0}/${d.replicas || 0}`, d.updated || 0, d.available || 0, age(d.created)])),
       table("kubectl get replicasets", ["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
-        sets.map((r) => [r.name, r.desired, r.current || 0, r.ready || 0, age(r.created)])),
+        sets.map((r) => [r.name, r.desired || 0, r.current || 0, r.ready || 0, age(r.created)])),
       table("kubectl get pods -o wide", ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"],
-        pods.map((p) => [p.name, p.ready, p.status, p.restarts, age(p.created), p.ip || "<none>", p.node || "<none>"])),
+        pods.map((p) => [p.name, p.ready, p.status, p.restarts || 0, age(p.created), p.ip || "<none>", p.node || "<none>"])),
       table("kubectl get services", ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
-        svcs.map((s) => [s.name, s.type, s.clusterIP, "<none>", s.ports, age(s.created)])),
+        svcs.map((s) => [s.name, s.type, s.clusterIP || "None", "<none>", s.ports, age(s.created)])),
       table("kubectl get events", ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
-        events.map((e) => [age(e.last), e.type, e.reason, e.object, e.message])),
+        events.map((e) => [age(e.last), e.type || "", e.reason || "", e.object || "", e.message || ""])),
     );
     const names = document.getElementById("deployment-names");
     names.replaceChildren(...deps.map((d) => Object.assign(el("option"), { value: d.name })));
@@ -411,14 +422,16 @@
     ws.onmessage = (e) => {
       const msg = JSON.parse(e.data);
       if (msg.type === "state") {
+        queue.length = 0;
         loadState(msg);
         live.textContent = W.live;
         live.classList.add("on");
         return;
       }
+      // A change with a step is drawn when its step is told, so the chips move in time with the story.
       for (const c of msg.changes) {
-        applyChange(c);
         if (c.step) queue.push(c);
+        else applyChange(c);
       }
       schedule();
       drain();

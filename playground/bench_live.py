@@ -1,0 +1,236 @@
+"""bench live: N WebSocket viewers on one playground while a Deployment scales 0 → M, against a real server.
+
+The server is a `manage.py playground` subprocess on a fresh data directory (the embedded default: SQLite and the
+in-memory channel layer). Every viewer checks that the revisions it receives are exactly the ones after its
+snapshot, one by one (a gap is a lost change, a step back is out of order), and measures each change's delivery
+latency from its commit (`at`, the `Change.committed_at` the server pushes) to the moment the viewer's socket
+returned the message. The scale goes through the Kubernetes API (the scale subresource), as kubectl's would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+NAME = "bench"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    port: int
+    api_port: int
+    token: str
+    ca: ssl.SSLContext
+
+
+def start_server(data_dir: Path, tempo: str) -> Server:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(KUBEPLAY_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
+    port, api_port = _free_port(), _free_port()
+    log = (data_dir / "server.log").open("w")
+    proc = subprocess.Popen([*manage, "playground", "--host", "127.0.0.1", "--port", str(port), "--api-port",
+                             str(api_port), "--tempo", tempo], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the server did not start; see {data_dir / 'server.log'}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.2)
+    out = subprocess.run([*manage, "kubeconfig", "default", "--server", f"https://127.0.0.1:{api_port}"], cwd=ROOT,
+                         env=env, check=True, capture_output=True, text=True).stdout
+    config = yaml.safe_load(out)
+    ca = ssl.create_default_context(
+        cadata=base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"]).decode())
+    return Server(proc, port, api_port, config["users"][0]["user"]["token"], ca)
+
+
+def scale(server: Server, replicas: int) -> None:
+    url = (f"https://127.0.0.1:{server.api_port}/clusters/default/apis/apps/v1/namespaces/default/deployments/"
+           f"{NAME}/scale")
+    req = urllib.request.Request(url, method="PATCH", data=json.dumps({"spec": {"replicas": replicas}}).encode(),
+                                 headers={"Authorization": f"Bearer {server.token}",
+                                          "Content-Type": "application/merge-patch+json"})
+    urllib.request.urlopen(req, context=server.ca, timeout=30).read()
+
+
+def deploy(server: Server) -> None:
+    data = f"name={NAME}&image=nginx&replicas=0".encode()
+    urllib.request.urlopen(f"http://127.0.0.1:{server.port}/p/default/deploy", data=data, timeout=30).read()
+
+
+@dataclass
+class Viewer:
+    revision: int = 0
+    messages: int = 0
+    changes: int = 0
+    lost: int = 0
+    out_of_order: int = 0
+    latencies: list[float] = field(default_factory=list)
+    server_side: list[float] = field(default_factory=list)
+    running: set[str] = field(default_factory=set)
+
+    def take(self, msg: dict, received: float) -> None:
+        self.messages += 1
+        for c in msg["changes"]:
+            if c["rev"] <= self.revision:
+                self.out_of_order += 1
+                continue
+            self.lost += c["rev"] - self.revision - 1
+            self.revision = c["rev"]
+            self.changes += 1
+            self.latencies.append(received - c["at"])
+            if c["kind"] == "Pod" and c["name"].startswith(f"{NAME}-"):
+                if c["type"] != "DELETED" and c["row"].get("status") == "Running":
+                    self.running.add(c["name"])
+                else:
+                    self.running.discard(c["name"])
+
+
+async def watch(url: str, viewer: Viewer, connected: list, go, stop) -> None:
+    import websockets
+
+    async with websockets.connect(url, origin="http://127.0.0.1", max_size=None, open_timeout=60) as ws:
+        state = json.loads(await ws.recv())
+        viewer.revision = state["revision"]
+        connected.append(viewer)
+        while not go.is_set():
+            await asyncio.sleep(0.01)
+        while not stop.is_set():
+            try:
+                text = await asyncio.wait_for(ws.recv(), timeout=0.5)
+            except TimeoutError:
+                continue
+            received = time.time()
+            msg = json.loads(text)
+            viewer.server_side.append(msg["sent"] - msg["changes"][0]["at"] if msg["changes"] else 0.0)
+            viewer.take(msg, received)
+
+
+async def _viewers(url: str, count: int, connected_counter, go, stop) -> list[Viewer]:
+    viewers = [Viewer() for _ in range(count)]
+    connected: list[Viewer] = []
+    tasks = []
+    for v in viewers:
+        tasks.append(asyncio.create_task(watch(url, v, connected, go, stop)))
+        await asyncio.sleep(0.01)  # not all in one instant: that would measure accept(), not delivery
+    while len(connected) < count:
+        failed = [t for t in tasks if t.done() and t.exception()]
+        if failed:
+            raise failed[0].exception()
+        await asyncio.sleep(0.05)
+    with connected_counter.get_lock():
+        connected_counter.value += count
+    await asyncio.gather(*tasks)
+    return viewers
+
+
+def _client_process(url: str, count: int, connected_counter, go, stop, results) -> None:
+    """A share of the viewers in their own process: one Python process cannot parse 200 sockets' JSON in time,
+    and would measure its own backlog instead of the server's delivery."""
+    viewers = asyncio.run(_viewers(url, count, connected_counter, go, stop))
+    results.put([(v.revision, v.messages, v.changes, v.lost, v.out_of_order, v.latencies, v.server_side)
+                 for v in viewers])
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def measure(server: Server, viewers: int, pods: int, out) -> None:
+    import multiprocessing as mp
+
+    url = f"ws://127.0.0.1:{server.port}/ws/p/default/"
+    ctx = mp.get_context("spawn")
+    counter, go, stop, results = ctx.Value("i", 0), ctx.Event(), ctx.Event(), ctx.Queue()
+    nproc = max(1, min(os.cpu_count() or 1, 8, viewers))
+    shares = [viewers // nproc + (1 if i < viewers % nproc else 0) for i in range(nproc)]
+    procs = [ctx.Process(target=_client_process, args=(url, n, counter, go, stop, results)) for n in shares if n]
+    for p in procs:
+        p.start()
+    deadline = time.monotonic() + 120
+    while counter.value < viewers:
+        if time.monotonic() > deadline or any(p.exitcode not in (None, 0) for p in procs):
+            stop.set()
+            raise RuntimeError(f"only {counter.value} of {viewers} viewers connected")
+        time.sleep(0.1)
+    out.write(f"{viewers} viewers connected ({len(procs)} client processes); scaling deployment {NAME} 0 → {pods}\n")
+    out.flush()
+    go.set()
+    started = time.time()
+    scale(server, pods)
+    deadline = time.monotonic() + 300
+    while not _all_running(server, pods) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    time.sleep(2.0)  # the last pushes reach everyone
+    elapsed = time.time() - started
+    stop.set()
+    rows = [r for _ in procs for r in results.get(timeout=60)]
+    for p in procs:
+        p.join(timeout=10)
+
+    top = max(r[0] for r in rows)
+    latencies = [x for r in rows for x in r[5]]
+    server_side = [x for r in rows for x in r[6]]
+    messages = sum(r[1] for r in rows)
+    first = rows[0]
+    out.write(f"pods Running after {elapsed:.1f}s (2 s of it waiting for the last pushes); changes per viewer: "
+              f"{first[2]}; viewers behind at the end: {sum(1 for r in rows if r[0] < top)}\n")
+    out.write(f"pushes per viewer: {first[1]} ({first[2] / max(first[1], 1):.1f} changes a push)\n")
+    out.write(f"server side, commit of a push's first change to its send: p50 {percentile(server_side, 50) * 1000:.0f} ms"
+              f"   p99 {percentile(server_side, 99) * 1000:.0f} ms\n")
+    out.write(f"messages/s (all viewers): {messages / elapsed:.0f}   changes/s delivered: "
+              f"{len(latencies) / elapsed:.0f}\n")
+    out.write(f"lost: {sum(r[3] for r in rows)}   out-of-order: {sum(r[4] for r in rows)}\n")
+    out.write(f"delivery latency from commit: p50 {percentile(latencies, 50) * 1000:.0f} ms   "
+              f"p99 {percentile(latencies, 99) * 1000:.0f} ms   max {max(latencies, default=0) * 1000:.0f} ms\n")
+
+
+def _all_running(server: Server, pods: int) -> bool:
+    url = (f"https://127.0.0.1:{server.api_port}/clusters/default/apis/apps/v1/namespaces/default/deployments/"
+           f"{NAME}")
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {server.token}"})
+    body = json.loads(urllib.request.urlopen(req, context=server.ca, timeout=30).read())
+    return (body.get("status") or {}).get("readyReplicas", 0) >= pods
+
+
+def run(out, viewers: int = 200, pods: int = 200, tempo: str = "realtime") -> None:
+    with tempfile.TemporaryDirectory(prefix="kubeplay-bench-live-") as tmp:
+        server = start_server(Path(tmp), tempo)
+        try:
+            deploy(server)
+            measure(server, viewers, pods, out)
+        finally:
+            server.proc.terminate()
+            try:
+                server.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.proc.kill()

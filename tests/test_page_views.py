@@ -1,0 +1,130 @@
+"""The page and its action fragments: every POST answers with the kubectl line, errors are readable, never a 500."""
+
+import pytest
+from django.test import Client
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def client():
+    return Client()
+
+
+def post(client, action, **data):
+    return client.post(f"/p/default/{action}", data, **HX)
+
+
+def test_it_redirects_the_root_to_the_default_playground(db, fake_clock, quiet_nudges, client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/p/default/"
+
+
+def test_it_renders_the_page_in_english(cluster, client):
+    html = client.get("/p/default/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "kube-apiserver" in html and "kube-scheduler" in html and "k8s-node1" in html
+    assert ">Deploy</button>" in html and "What Kubernetes is doing" in html
+
+
+def test_it_renders_the_page_in_chinese_from_accept_language(cluster, client):
+    html = client.get("/p/default/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
+    assert '<html lang="zh-hans">' in html
+    assert ">部署</button>" in html and "Kubernetes 正在做什么" in html
+
+
+def test_it_deploys_and_shows_the_kubectl_line(cluster, client):
+    response = post(client, "deploy", name="test1", image="nginx", replicas="1")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "kubectl create deployment test1 --image=nginx" in html
+    assert "deployment.apps/test1 created" in html
+
+
+def test_it_runs_each_action_and_returns_its_fragment(cluster, client):
+    from cluster_core import runtime
+
+    post(client, "deploy", name="test1", image="nginx", replicas="1")
+    runtime.settle(cluster)
+    expected = [
+        ("expose", {"name": "test1", "port": "80", "type": "NodePort"}, "kubectl expose deployment test1",
+         "service/test1 exposed"),
+        ("scale", {"name": "test1", "replicas": "3"}, "kubectl scale deployment test1 --replicas=3",
+         "deployment.apps/test1 scaled"),
+        ("set-image", {"name": "test1", "image": "httpd"}, "kubectl set image", "image updated"),
+        ("rollback", {"name": "test1"}, "kubectl rollout undo deployment test1", "rolled back"),
+        ("curl", {"target": "test1", "path": "/"}, "curl test1", "Welcome to nginx!"),
+        ("delete", {"kind": "service", "name": "test1"}, "kubectl delete service test1", "deleted"),
+    ]
+    for action, data, line, success in expected:
+        response = post(client, action, **data)
+        html = response.content.decode()
+        assert response.status_code == 200, (action, html)
+        assert line in html, (action, html)
+        assert success in html, (action, html)
+        runtime.settle(cluster)
+
+
+def test_it_answers_bad_input_with_a_readable_422_fragment(cluster, client):
+    cases = [
+        ("scale", {"name": "test1", "replicas": "many"}, "Replicas must be a whole number"),
+        ("expose", {"name": "test1", "port": "0"}, "Port must be at least 1"),
+        ("scale", {"name": "nope", "replicas": "2"}, 'deployments.apps &quot;nope&quot; not found'),
+        ("deploy", {"name": "Bad_Name", "image": "nginx"}, "Bad_Name"),
+        ("curl", {"target": ""}, "Name a Service"),
+        ("rollback", {"name": "test1", "revision": "x"}, "Revision must be a whole number"),
+    ]
+    for action, data, text in cases:
+        response = post(client, action, **data)
+        assert response.status_code == 422, (action, response.content)
+        assert text in response.content.decode(), (action, response.content.decode())
+
+
+def test_it_translates_a_readable_error(cluster, client):
+    client.cookies["django_language"] = "zh-hans"
+    response = post(client, "scale", name="test1", replicas="x")
+    assert "副本数 必须是整数" in response.content.decode()
+
+
+def test_it_sets_the_tempo_and_single_steps_the_loops(cluster, client):
+    from cluster_core.models import Deployment, Playground, ReplicaSet
+
+    response = client.post("/p/default/tempo", {"tempo": "classroom"}, **HX)
+    assert response.status_code == 200 and 'value="classroom" aria-pressed="true"' in response.content.decode()
+    client.post("/p/default/tempo", {"tempo": "pause"}, **HX)
+    pg = Playground.objects.get(slug="default")
+    assert (pg.tempo, pg.paused) == ("classroom", True)
+    post(client, "deploy", name="test1", image="nginx")
+    assert Deployment.objects.filter(name="test1").exists()
+    assert not ReplicaSet.objects.filter(name__startswith="test1-").exists()
+    client.post("/p/default/tempo", {"tempo": "step"}, **HX)
+    assert ReplicaSet.objects.filter(name__startswith="test1-").exists()
+
+
+def test_it_explains_why_a_pod_exists(cluster, client):
+    from cluster_core import runtime
+    from cluster_core.models import Pod
+
+    post(client, "deploy", name="test1", image="nginx")
+    runtime.settle(cluster)
+    pod = Pod.objects.get(name__startswith="test1-")
+    html = client.get(f"/p/default/why/Pod/default/{pod.name}").content.decode()
+    assert "asked kube-apiserver to create Deployment test1" in html
+    assert "created ReplicaSet" in html
+    assert f"kube-scheduler bound Pod {pod.name} to {pod.node_name}" in html
+    assert "k8s-master" in html and "untolerated taint" in html  # the filter that rejected the master
+    assert "Running at" in html
+
+
+def test_it_runs_a_terminal_line(cluster, client):
+    response = client.post("/p/default/terminal", {"line": "kubectl get nodes"}, **HX)
+    html = response.content.decode()
+    assert response.status_code == 200 and "k8s-node1" in html and "Ready" in html
+
+
+def test_it_downloads_a_kubeconfig_for_the_request_host(cluster, client, tmp_path, settings):
+    settings.DATA_DIR = tmp_path
+    response = client.get("/p/default/kubeconfig", HTTP_HOST="classroom.local:8000")
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    assert "server: https://classroom.local:6443/clusters/default" in response.content.decode()
