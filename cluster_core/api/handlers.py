@@ -420,7 +420,8 @@ def log_lines(call: Call) -> tuple[object, list[str]]:
         reason = (waiting or {}).get("reason", "ContainerCreating")
         raise BadRequest(f'container "{container}" in pod "{call.name}" is waiting to start: {reason}')
     qs = LogLine.objects.filter(playground=call.pg, pod_uid=pod.uid, container=container, restart=restart)
-    lines = list(qs.values_list("at", "text"))
+    # A row may hold several lines written at the same instant (a container's start-up block).
+    lines = [(at, line) for at, text in qs.values_list("at", "text") for line in text.split("\n")]
     tail = call.query.get("tailLines")
     if tail is not None:
         try:

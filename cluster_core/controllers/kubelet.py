@@ -357,12 +357,13 @@ def _message(s: Sync, notes: list[str]) -> str:
 
 
 def _log_startup(s: Sync, pod: Pod, ip: str) -> None:
-    at = s.now
+    """A container's start-up lines, kept as one block: they are written in the same instant."""
     for c in containers(pod):
         info = images.lookup(c.get("image") or "")
-        for i, line in enumerate(startup_lines(info, ip, at) if info else []):
-            s.logs.append(LogLine(playground=s.pg, pod_uid=pod.uid, container=c["name"],
-                                  at=at + dt.timedelta(milliseconds=i), text=line))
+        lines = startup_lines(info, ip, s.now) if info else []
+        if lines:
+            s.logs.append(LogLine(playground=s.pg, pod_uid=pod.uid, container=c["name"], at=s.now,
+                                  text="\n".join(lines)))
 
 
 def heartbeat(s: Sync) -> None:

@@ -139,6 +139,7 @@ class CycleState:
     nodes: dict[str, NodeInfo]
     # The most pods any one node has of each owner, kept as pods are added (the spread score's denominator).
     most: Counter = field(default_factory=Counter)
+    static: dict = field(default_factory=dict)
 
     def info(self, node: Node) -> NodeInfo:
         return self.nodes[node.name]
@@ -277,6 +278,20 @@ def fits_resources(pod: Pod, node: Node, state: CycleState) -> str | None:
 
 # In the real scheduler's plugin order; the first reason rejects the node.
 FILTERS = (fits_unschedulable, fits_node_ready, fits_taints, fits_node_affinity, fits_resources)
+# These look only at the pod's spec and the node, so within a cycle their answer for one pod of a ReplicaSet is
+# the answer for all its pods (the real scheduler caches equivalent pods the same way).
+STATIC_FILTERS = FILTERS[:-1]
+
+
+def filter_reason(pod: Pod, node: Node, state: CycleState) -> str | None:
+    key = (pod.controller_uid, node.name) if pod.controller_uid else None
+    if key is not None and key in state.static:
+        reason = state.static[key]
+    else:
+        reason = next((r for rule in STATIC_FILTERS if (r := rule(pod, node, state))), None)
+        if key is not None:
+            state.static[key] = reason
+    return reason or fits_resources(pod, node, state)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -329,11 +344,9 @@ def decide(pod: Pod, nodes: list[Node], state: CycleState) -> Decision:
     filtered: dict[str, str] = {}
     feasible = []
     for node in nodes:
-        for rule in FILTERS:
-            reason = rule(pod, node, state)
-            if reason:
-                filtered[node.name] = reason
-                break
+        reason = filter_reason(pod, node, state)
+        if reason:
+            filtered[node.name] = reason
         else:
             feasible.append(node)
     scores: dict[str, dict[str, int]] = {}
