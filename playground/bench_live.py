@@ -115,7 +115,8 @@ class Viewer:
 async def watch(url: str, viewer: Viewer, connected: list, go, stop) -> None:
     import websockets
 
-    async with websockets.connect(url, origin="http://127.0.0.1", max_size=None, open_timeout=60) as ws:
+    async with websockets.connect(url, origin="http://127.0.0.1", max_size=None, open_timeout=60,
+                                  compression=None) as ws:
         state = json.loads(await ws.recv())
         viewer.revision = state["revision"]
         connected.append(viewer)

@@ -31,6 +31,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The page's forms carry the token (htmx sends it as X-CSRFToken); the Kubernetes API is exempt: it is
+    # authenticated by bearer token, not by cookie.
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 

@@ -128,3 +128,24 @@ def test_it_downloads_a_kubeconfig_for_the_request_host(cluster, client, tmp_pat
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
     assert "server: https://classroom.local:6443/clusters/default" in response.content.decode()
+
+
+def test_it_refuses_a_page_post_without_the_csrf_token(cluster):
+    strict = Client(enforce_csrf_checks=True)
+    refused = strict.post("/p/default/deploy", {"name": "x", "image": "nginx", "replicas": "1"}, **HX)
+    assert refused.status_code == 403
+    page = strict.get("/p/default/")
+    token = page.cookies["csrftoken"].value
+    accepted = strict.post("/p/default/deploy", {"name": "x", "image": "nginx", "replicas": "1"},
+                           HTTP_X_CSRFTOKEN=token, **HX)
+    assert accepted.status_code == 200 and "deployment.apps/x created" in accepted.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_leaves_the_bearer_token_api_outside_csrf(cluster):
+    # transaction=True: the API reads from its own thread's connection, which sees only committed rows.
+    strict = Client(enforce_csrf_checks=True, headers={"Authorization": f"Bearer {cluster.token}"})
+    body = '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}'
+    created = strict.post("/clusters/default/api/v1/namespaces/default/configmaps", body,
+                          content_type="application/json")
+    assert created.status_code == 201

@@ -14,6 +14,7 @@ import time
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.http import HttpResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from .. import clock, feed, nudge
 from ..errors import ApiError, BadRequest, Forbidden, Gone, NotFound, Unauthorized
@@ -120,6 +121,7 @@ def openapi_reply(parts: list[str], request, slug: str):
     raise NotFound("the server could not find the requested resource")
 
 
+@csrf_exempt
 async def dispatch(request, slug: str, path: str = ""):
     parts = [p for p in path.split("/") if p]
     headers = {k.lower(): v for k, v in request.headers.items()}
