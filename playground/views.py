@@ -15,6 +15,7 @@ from django_htmx.http import trigger_client_event
 from cluster_core import actions, bootstrap, images, kubeconfig, runtime
 from cluster_core.api import tls
 from cluster_core.models import Change, Playground, Service
+from cluster_core.tempo import set_tempo
 
 from . import consumers, story
 
@@ -202,7 +203,7 @@ def tempo(request, slug):
     pg = get_object_or_404(Playground, slug=slug)
     what = _field(request, "tempo")
     if what in dict(Playground.TEMPOS):
-        Playground.objects.filter(pk=pg.pk).update(tempo=what)
+        set_tempo(pg, what)
     elif what == "pause":
         Playground.objects.filter(pk=pg.pk).update(paused=True)
     elif what == "resume":

@@ -30,14 +30,14 @@ class Command(BaseCommand):
 
         from cluster_core import bootstrap, nudge, ticker
         from cluster_core.api import tls
-        from cluster_core.models import Playground
+        from cluster_core.tempo import set_tempo
         from playground.asgi import application
 
         if opts["no_workers"] and "InMemory" in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
             raise CommandError("--no-workers needs a shared channel layer: set REDIS_URL")
         pg = bootstrap.get_or_create_default()
         if opts["tempo"]:
-            Playground.objects.filter(pk=pg.pk).update(tempo=opts["tempo"])
+            set_tempo(pg, opts["tempo"])
         cert, key, _ = tls.ensure([opts["host"]])
         host = opts["host"].replace(":", r"\:")
         endpoints = [

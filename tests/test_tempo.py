@@ -1,0 +1,33 @@
+"""Tempo is the loops' clock, changeable while things run: stored due-times are rescaled."""
+
+from cluster_core import runtime, writes
+from cluster_core.models import Pod
+from cluster_core.tempo import set_tempo
+
+
+def deploy(pg):
+    writes.do_create(pg, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "t"},
+                          "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "t"}},
+                                   "template": {"metadata": {"labels": {"app": "t"}},
+                                                "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}}}, "t")
+    runtime.settle(pg, advance_clock=False)
+    return Pod.objects.get(playground=pg, labels__app="t")
+
+
+def test_it_stretches_a_pull_in_classroom_slow_motion_and_shrinks_it_back(cluster, fake_clock):
+    set_tempo(cluster, "classroom")
+    pod = deploy(cluster)
+    assert pod.status["containerStatuses"][0]["state"]["waiting"]["reason"] == "ContainerCreating"
+    assert (pod.requeue_at - fake_clock.now()).total_seconds() == 3.0 * 4  # nginx pulls in 3 s, slowed 4×
+    set_tempo(cluster, "realtime")
+    pod.refresh_from_db()
+    assert (pod.requeue_at - fake_clock.now()).total_seconds() == 3.0
+
+
+def test_it_makes_waiting_stages_due_at_once_when_switched_to_instant(cluster, fake_clock):
+    pod = deploy(cluster)
+    assert pod.phase == "Pending"
+    set_tempo(cluster, "instant")
+    runtime.settle(cluster, advance_clock=False)  # no time passes: the switch alone finishes the start-up
+    pod.refresh_from_db()
+    assert pod.phase == "Running" and pod.status["podIP"].startswith("10.244.")
