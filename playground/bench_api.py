@@ -33,15 +33,15 @@ def _list_once(pg: Playground, accept: str) -> float:
     return time.perf_counter() - t0
 
 
-def _touch(pg: Playground, i: int) -> float:
-    pod = writes.get_object(pg, "Pod", "default", _touch.names[i % len(_touch.names)])
+def _touch(pg: Playground, names: list[str], i: int) -> float:
+    pod = writes.get_object(pg, "Pod", "default", names[i % len(names)])
     body = pod.to_k8s()
     body["metadata"].setdefault("labels", {})["bench-touch"] = str(i)
     writes.do_update(pg, body, "bench")
     return time.time()
 
 
-async def _watch_latency(pg: Playground, samples: int) -> list[float]:
+async def _watch_latency(pg: Playground, names: list[str], samples: int) -> list[float]:
     res = find("", "v1", "pods")
     call = Call(pg=pg, method="GET", resource=res, namespace="default", query={"watch": "true"}, accept="application/json",
                 actor="bench")
@@ -57,7 +57,7 @@ async def _watch_latency(pg: Playground, samples: int) -> list[float]:
     task = asyncio.ensure_future(reader())
     await asyncio.sleep(0.2)
     for i in range(samples):
-        await sync_to_async(_touch, thread_sensitive=False)(pg, i)
+        await sync_to_async(_touch, thread_sensitive=False)(pg, names, i)
         got_at, event = await asyncio.wait_for(arrived.get(), timeout=10)
         labels = event["object"]["metadata"].get("labels", {})
         assert labels.get("bench-touch") == str(i), "watch delivered the wrong event"
@@ -92,9 +92,9 @@ def run(out, pods: int = 1000, samples: int = 50) -> None:
             _list_once(pg, TABLE)
         table = [_list_once(pg, TABLE) for _ in range(samples)]
         plain = [_list_once(pg, "application/json") for _ in range(samples)]
-        _touch.names = [p for p in writes.model_for("Pod").objects.filter(playground=pg, namespace="default")
-                        .values_list("name", flat=True)]
-        watch = asyncio.run(_watch_latency(pg, samples))
+        names = list(writes.model_for("Pod").objects.filter(playground=pg, namespace="default")
+                     .values_list("name", flat=True))
+        watch = asyncio.run(_watch_latency(pg, names, samples))
         ms = 1000
         out.write(f"pods in the playground: {n}; samples: {samples}")
         out.write(f"table list of {n} pods: p50 {statistics.median(table) * ms:.1f} ms, p99 {pct(table, 99) * ms:.1f} ms")
