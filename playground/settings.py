@@ -105,6 +105,8 @@ STATIC_ROOT = DATA_DIR / "staticfiles"
 # The API server's TLS material (generated once into DATA_DIR unless given).
 KUBEPLAY_TLS_CERT = os.environ.get("KUBEPLAY_TLS_CERT", "")
 KUBEPLAY_TLS_KEY = os.environ.get("KUBEPLAY_TLS_KEY", "")
+# The API's TLS port, as the page's kubeconfig download names it (`manage.py playground --api-port` sets it).
+KUBEPLAY_API_PORT = int(os.environ.get("KUBEPLAY_API_PORT", "6443"))
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ import asyncio
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.http.request import split_domain_port
@@ -281,7 +282,7 @@ def download_kubeconfig(request, slug):
     host, _port = split_domain_port(request.get_host())
     if ":" in host:
         host = f"[{host}]"
-    text = kubeconfig.render(pg, f"https://{host}:6443", ca_path.read_bytes())
+    text = kubeconfig.render(pg, f"https://{host}:{settings.KUBEPLAY_API_PORT}", ca_path.read_bytes())
     response = HttpResponse(text, content_type="application/yaml")
     response["Content-Disposition"] = f'attachment; filename="kubeplay-{pg.slug}.kubeconfig"'
     return response

@@ -38,6 +38,7 @@ class Command(BaseCommand):
         pg = bootstrap.get_or_create_default()
         if opts["tempo"]:
             set_tempo(pg, opts["tempo"])
+        settings.KUBEPLAY_API_PORT = opts["api_port"]
         cert, key, _ = tls.ensure([opts["host"]])
         host = opts["host"].replace(":", r"\:")
         endpoints = [
