@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import socket
 from pathlib import Path
 
 from cryptography import x509
@@ -34,38 +35,60 @@ def paths() -> tuple[Path, Path, Path]:
     return d / "apiserver.crt", d / "apiserver.key", d / "ca.crt"
 
 
+def _san_values(cert: x509.Certificate) -> set[str]:
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return set()
+    return {str(v) for v in ext.get_values_for_type(x509.IPAddress)} | set(ext.get_values_for_type(x509.DNSName))
+
+
+def _wanted_names(hosts: list[str]) -> set[str]:
+    """The names the serving certificate must carry: loopback, the in-cluster names, the bind address, and —
+    when bound to every interface — this machine's own addresses, so students on the LAN can verify it."""
+    names = {"localhost", "kubernetes", "kubernetes.default", "127.0.0.1", "::1", "10.96.0.1"}
+    for h in hosts:
+        if h in ("0.0.0.0", "::", ""):
+            try:
+                hostname = socket.gethostname()
+                names.add(hostname)
+                names.update(socket.gethostbyname_ex(hostname)[2])
+            except OSError:
+                pass
+        else:
+            names.add(h)
+    return names
+
+
 def ensure(hosts: list[str] | None = None) -> tuple[Path, Path, Path]:
-    """Create the CA and serving certificate if they are missing; return (cert, key, ca) paths."""
+    """Create the CA and serving certificate if missing, or re-issue the serving certificate (same CA, so every
+    kubeconfig handed out stays valid) when it does not name a host asked for now. Returns (cert, key, ca)."""
     cert_path, key_path, ca_path = paths()
-    if cert_path.exists() and key_path.exists() and ca_path.exists():
+    wanted = _wanted_names(hosts or [])
+    if settings.KUBEPLAY_TLS_CERT and settings.KUBEPLAY_TLS_KEY:
         return cert_path, key_path, ca_path
-    cert_path.parent.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(_name("kubeplay-ca"))
-        .issuer_name(_name("kubeplay-ca"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
+    ca_key_path = ca_path.with_name("ca.key")
+    if cert_path.exists() and key_path.exists() and ca_path.exists() and ca_key_path.exists():
+        current = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        if wanted <= _san_values(current):
+            return cert_path, key_path, ca_path
+        ca = x509.load_pem_x509_certificate(ca_path.read_bytes())
+        ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+    else:
+        cert_path.parent.mkdir(parents=True, exist_ok=True)
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca = _ca_certificate(ca_key)
+        ca_key_path.write_bytes(_pem_key(ca_key))
+        ca_key_path.chmod(0o600)
+        ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     key = ec.generate_private_key(ec.SECP256R1())
-    sans: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.DNSName("kubernetes"),
-                                    x509.DNSName("kubernetes.default"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                    x509.IPAddress(ipaddress.ip_address("::1")),
-                                    x509.IPAddress(ipaddress.ip_address("10.96.0.1"))]
-    for h in hosts or []:
+    sans: list[x509.GeneralName] = []
+    for name in sorted(wanted):
         try:
-            sans.append(x509.IPAddress(ipaddress.ip_address(h)))
+            sans.append(x509.IPAddress(ipaddress.ip_address(name)))
         except ValueError:
-            sans.append(x509.DNSName(h))
+            sans.append(x509.DNSName(name))
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name("kube-apiserver"))
@@ -81,5 +104,22 @@ def ensure(hosts: list[str] | None = None) -> tuple[Path, Path, Path]:
     key_path.write_bytes(_pem_key(key))
     key_path.chmod(0o600)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path, ca_path
+
+
+def _ca_certificate(ca_key) -> x509.Certificate:
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name("kubeplay-ca"))
+        .issuer_name(_name("kubeplay-ca"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
