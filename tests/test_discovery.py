@@ -21,6 +21,7 @@ API_RESOURCES = [
     ["services", "svc", "v1", "true", "Service"],
     ["deployments", "deploy", "apps/v1", "true", "Deployment"],
     ["replicasets", "rs", "apps/v1", "true", "ReplicaSet"],
+    ["leases", "", "coordination.k8s.io/v1", "true", "Lease"],
     ["endpointslices", "", "discovery.k8s.io/v1", "true", "EndpointSlice"],
     ["events", "ev", "events.k8s.io/v1", "true", "Event"],
 ]
@@ -41,14 +42,19 @@ def test_it_serves_core_aggregated_discovery_as_one_unnamed_group():
         "configmaps", "endpoints", "events", "namespaces", "nodes", "pods", "services"]
     pods = next(r for r in v1["resources"] if r["resource"] == "pods")
     assert pods["scope"] == "Namespaced" and pods["shortNames"] == ["po"] and pods["categories"] == ["all"]
-    assert [s["subresource"] for s in pods["subresources"]] == ["binding", "log", "proxy", "status"]
+    assert [s["subresource"] for s in pods["subresources"]] == ["binding", "eviction", "log", "proxy", "status"]
+    eviction = next(s for s in pods["subresources"] if s["subresource"] == "eviction")
+    # kubectl drain evicts only when this entry names policy/v1 Eviction; otherwise it deletes.
+    assert eviction == {"subresource": "eviction", "responseKind": {"group": "policy", "version": "v1",
+                                                                    "kind": "Eviction"}, "verbs": ["create"]}
     nodes = next(r for r in v1["resources"] if r["resource"] == "nodes")
     assert nodes["scope"] == "Cluster" and "categories" not in nodes
 
 
 def test_it_serves_group_aggregated_discovery_in_real_group_order():
     doc = discovery.aggregated_discovery(core=False)
-    assert [i["metadata"]["name"] for i in doc["items"]] == ["apps", "events.k8s.io", "discovery.k8s.io"]
+    assert [i["metadata"]["name"] for i in doc["items"]] == ["apps", "events.k8s.io", "coordination.k8s.io",
+                                                             "discovery.k8s.io"]
     deployments = doc["items"][0]["versions"][0]["resources"][0]
     assert deployments == {
         "resource": "deployments",
@@ -77,7 +83,8 @@ def test_it_serves_legacy_versions_and_groups():
     assert groups["kind"] == "APIGroupList"
     assert groups["groups"][0] == {"name": "apps", "versions": [{"groupVersion": "apps/v1", "version": "v1"}],
                                    "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"}}
-    assert [g["name"] for g in groups["groups"]] == ["apps", "events.k8s.io", "discovery.k8s.io"]
+    assert [g["name"] for g in groups["groups"]] == ["apps", "events.k8s.io", "coordination.k8s.io",
+                                                     "discovery.k8s.io"]
 
 
 def test_it_serves_legacy_resource_lists_with_subresource_entries():
@@ -94,7 +101,9 @@ def test_it_serves_legacy_resource_lists_with_subresource_entries():
     core = discovery.api_resource_list("", "v1")
     assert core["groupVersion"] == "v1"
     assert [r["name"] for r in core["resources"] if r["name"].startswith("pods")] == [
-        "pods", "pods/binding", "pods/log", "pods/proxy", "pods/status"]
+        "pods", "pods/binding", "pods/eviction", "pods/log", "pods/proxy", "pods/status"]
+    eviction = next(r for r in core["resources"] if r["name"] == "pods/eviction")
+    assert (eviction["group"], eviction["version"], eviction["kind"]) == ("policy", "v1", "Eviction")
     assert discovery.api_resource_list("batch", "v1") is None
     assert discovery.api_resource_list("apps", "v1beta1") is None
 

@@ -228,6 +228,20 @@ def test_it_decodes_an_autoscaling_v2_hpa():
     }
 
 
+def test_it_decodes_a_drain_eviction_with_its_delete_options():
+    # kubectl drain's typed client posts policy/v1 Eviction as protobuf; gracePeriodSeconds is a pointer.
+    options = _msg((1, 0), (2, _msg((1, "uid-1"))))
+    body = _body("policy/v1", "Eviction", _msg((1, _msg((1, "web-1"), (3, "default"))), (2, options)))
+    assert decode(body) == {
+        "kind": "Eviction",
+        "apiVersion": "policy/v1",
+        "metadata": {"name": "web-1", "namespace": "default"},
+        "deleteOptions": {"gracePeriodSeconds": 0, "preconditions": {"uid": "uid-1"}},
+    }
+    assert decode(_body("v1", "DeleteOptions", _msg((4, "Foreground"), (5, "All")))) == {
+        "kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground", "dryRun": ["All"]}
+
+
 def test_it_has_a_schema_for_every_kind_and_referenced_message():
     assert set(KINDS.values()) <= set(MESSAGES)
     for message in MESSAGES:

@@ -3,7 +3,8 @@
 Contract (pure functions, no DB):
 
 * ``RESOURCES`` — every served resource as a frozen ``ResourceInfo``, in the order a real 1.37 apiserver
-  lists them: groups by the aggregator's group priority (core, apps, events.k8s.io, discovery.k8s.io), and
+  lists them: groups by the aggregator's group priority (core, apps, events.k8s.io, coordination.k8s.io,
+  discovery.k8s.io), and
   resources inside a group-version alphabetically by plural. kubectl expands ``get all`` in this order, so
   it asks pods, services, deployments, replicasets — as on a real cluster.
 * ``lookup(group, version, resource)`` -> ``ResourceInfo | None`` by plural; ``lookup_kind(group, kind)``.
@@ -111,6 +112,8 @@ _CORE = (
         subresources=_subs(
             _status("Pod"),
             Subresource("binding", "Binding", ("create",)),
+            # `kubectl drain` looks for this entry (name, kind, group, version) before it evicts instead of deleting.
+            Subresource("eviction", "Eviction", ("create",), group="policy", version="v1"),
             Subresource("log", "Pod", ("get",)),
             Subresource("proxy", "PodProxyOptions", _PROXY_VERBS),
         ),
@@ -140,12 +143,15 @@ _APPS = (
 # Same short name as core/v1 events, as on a real cluster; kubectl prefers core and warns about the other.
 _EVENTS = (ResourceInfo("events.k8s.io", "v1", "events", "event", "Event", True, short_names=("ev",)),)
 
+_COORDINATION = (ResourceInfo("coordination.k8s.io", "v1", "leases", "lease", "Lease", True),)
+
 _DISCOVERY = (ResourceInfo("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", True),)
 
-# Group order of a real apiserver (aggregator group priorities: apps 17800, events 17750, discovery 16200).
-GROUP_ORDER = ("", "apps", "events.k8s.io", "discovery.k8s.io")
+# Group order of a real apiserver (aggregator group priorities: apps 17800, events 17750, coordination 16500,
+# discovery 16200).
+GROUP_ORDER = ("", "apps", "events.k8s.io", "coordination.k8s.io", "discovery.k8s.io")
 
-RESOURCES: tuple[ResourceInfo, ...] = _CORE + _APPS + _EVENTS + _DISCOVERY
+RESOURCES: tuple[ResourceInfo, ...] = _CORE + _APPS + _EVENTS + _COORDINATION + _DISCOVERY
 
 _BY_PLURAL = {(r.group, r.version, r.plural): r for r in RESOURCES}
 _BY_KIND = {(r.group, r.kind): r for r in RESOURCES}

@@ -13,7 +13,7 @@ from .. import clock, labels, writes
 from ..errors import ApiError, BadRequest, Invalid, MethodNotAllowed, NotFound, cause
 from ..models import LogLine, Playground
 from . import bodies, selectors
-from .resources import Resource, render, render_body
+from .resources import NODE_LEASE_NAMESPACE, Resource, render, render_body
 
 
 @dataclass
@@ -67,7 +67,11 @@ def actor_of(headers: dict) -> str:
 def _queryset(call: Call):
     res = call.resource
     qs = res.model.objects.filter(playground=call.pg)
-    if res.namespaced and call.namespace:
+    if res.kind == "Lease":
+        # Node leases, one per node, all in kube-node-lease; the Node rows themselves have no namespace.
+        if call.namespace not in ("", NODE_LEASE_NAMESPACE):
+            qs = qs.none()
+    elif res.namespaced and call.namespace:
         qs = qs.filter(namespace=call.namespace)
     fsel = selectors.parse(call.query.get("fieldSelector"))
     pinned = selectors.equality_value(fsel, "metadata.name")
@@ -147,6 +151,8 @@ def get_model(call: Call):
         if obj is None or render(res, obj)["metadata"]["name"] != call.name:
             raise NotFound.of(res.plural, res.group, call.name)
         return obj
+    if res.kind == "Lease" and call.namespace != NODE_LEASE_NAMESPACE:
+        raise NotFound.of(res.plural, res.group, call.name)
     try:
         return writes.get_object(call.pg, res.model_kind, call.namespace, call.name)
     except NotFound:
@@ -398,7 +404,27 @@ def subresource_post(call: Call) -> Reply:
         b.update(pod, f"{call.actor} bound pod {call.name} to {target}")
         b.commit()
         return Reply(201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
+    if call.resource.kind == "Pod" and call.subresource == "eviction":
+        return evict(call)
     raise MethodNotAllowed(f"the server does not allow this method on the requested resource ({call.subresource})")
+
+
+def evict(call: Call) -> Reply:
+    """POST pods/<name>/eviction (policy/v1 Eviction): a graceful delete that a PodDisruptionBudget could refuse.
+    The playground has no PodDisruptionBudgets, so every eviction is allowed."""
+    body = bodies.decode_object(call.body, call.content_type)
+    if body.get("kind") not in (None, "", "Eviction"):
+        raise BadRequest(f'the kind "{body["kind"]}" of the body does not match the resource "pods/eviction"')
+    name = (body.get("metadata") or {}).get("name")
+    if name and name != call.name:
+        raise BadRequest("name in URL does not match name in Eviction object")
+    opts = body.get("deleteOptions") or {}
+    grace = opts.get("gracePeriodSeconds")
+    pre = opts.get("preconditions") or {}
+    writes.do_delete(call.pg, "Pod", call.namespace, call.name, call.actor, grace=grace,
+                     precondition_uid=pre.get("uid") or "", precondition_rv=pre.get("resourceVersion") or "",
+                     dry_run=call.dry_run or "All" in (opts.get("dryRun") or []))
+    return Reply(201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
 
 
 def log_lines(call: Call) -> tuple[object, list[str]]:

@@ -52,6 +52,11 @@ KINDS = {
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): "rbac.RoleBinding",
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "rbac.ClusterRoleBinding",
     ("policy/v1", "PodDisruptionBudget"): "policy.PodDisruptionBudget",
+    ("policy/v1", "Eviction"): "policy.Eviction",
+    # client-go registers DeleteOptions in every group version; typed clients send it as protobuf.
+    ("v1", "DeleteOptions"): "meta.DeleteOptions",
+    ("meta.k8s.io/v1", "DeleteOptions"): "meta.DeleteOptions",
+    ("apps/v1", "DeleteOptions"): "meta.DeleteOptions",
     ("scheduling.k8s.io/v1", "PriorityClass"): "scheduling.PriorityClass",
 }
 
@@ -301,6 +306,8 @@ MESSAGES = {
     "meta.LabelSelectorRequirement": "1 key! s, 2 operator! s, 3 values s*",
     "meta.ManagedFieldsEntry": "1 manager s, 2 operation s, 3 apiVersion s, 4 time! t, 6 fieldsType s, 7 fieldsV1! f, 8 subresource s",
     "meta.ObjectMeta": "1 name s, 2 generateName s, 3 namespace s, 4 selfLink s, 5 uid s, 6 resourceVersion s, 7 generation i, 8 creationTimestamp? t, 9 deletionTimestamp! t, 10 deletionGracePeriodSeconds! i, 11 labels {s, 12 annotations {s, 13 ownerReferences meta.OwnerReference*, 14 finalizers s*, 17 managedFields meta.ManagedFieldsEntry*",
+    "meta.DeleteOptions": "1 gracePeriodSeconds! i, 2 preconditions! meta.Preconditions, 3 orphanDependents! b, 4 propagationPolicy! s, 5 dryRun s*, 6 ignoreStoreReadErrorWithClusterBreakingPotential! b",
+    "meta.Preconditions": "1 uid! s, 2 resourceVersion! s",
     "meta.OwnerReference": "1 kind! s, 3 name! s, 4 uid! s, 5 apiVersion! s, 6 controller! b, 7 blockOwnerDeletion! b",
     "networking.HTTPIngressPath": "1 path s, 2 backend! networking.IngressBackend, 3 pathType! s",
     "networking.HTTPIngressRuleValue": "1 paths= networking.HTTPIngressPath*",
@@ -326,6 +333,7 @@ MESSAGES = {
     "networking.NetworkPolicyPort": "1 protocol! s, 2 port! n, 3 endPort! i",
     "networking.NetworkPolicySpec": "1 podSelector! meta.LabelSelector, 2 ingress networking.NetworkPolicyIngressRule*, 3 egress networking.NetworkPolicyEgressRule*, 4 policyTypes s*",
     "networking.ServiceBackendPort": "1 name s, 2 number i",
+    "policy.Eviction": "1 metadata! meta.ObjectMeta, 2 deleteOptions! meta.DeleteOptions",
     "policy.PodDisruptionBudget": "1 metadata! meta.ObjectMeta, 2 spec! policy.PodDisruptionBudgetSpec, 3 status! policy.PodDisruptionBudgetStatus",
     "policy.PodDisruptionBudgetSpec": "1 minAvailable! n, 2 selector! meta.LabelSelector, 3 maxUnavailable! n, 4 unhealthyPodEvictionPolicy! s",
     "policy.PodDisruptionBudgetStatus": "1 observedGeneration i, 2 disruptedPods {t, 3 disruptionsAllowed! i, 4 currentHealthy! i, 5 desiredHealthy! i, 6 expectedPods! i, 7 conditions meta.Condition*",

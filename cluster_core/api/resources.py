@@ -1,12 +1,17 @@
 """Which model stands behind each served resource, and the read-only views derived from stored objects
-(EndpointSlices from Endpoints, events.k8s.io Events from core Events)."""
+(EndpointSlices from Endpoints, events.k8s.io Events from core Events, node Leases from Nodes)."""
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 
+from .. import clock
 from ..models import KINDS, KubeObject
+
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+NODE_LEASE_SECONDS = 40
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ RESOURCES = [
     Resource("apps", "v1", "deployments", "Deployment", True, "Deployment"),
     Resource("apps", "v1", "replicasets", "ReplicaSet", True, "ReplicaSet"),
     Resource("events.k8s.io", "v1", "events", "Event", True, "Event", derived=True),
+    Resource("coordination.k8s.io", "v1", "leases", "Lease", True, "Node", derived=True),
     Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True, "Endpoints", derived=True),
 ]
 _BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
@@ -54,12 +60,7 @@ def find(group: str, version: str, plural: str) -> Resource | None:
 
 def render(res: Resource, obj: KubeObject) -> dict:
     """The object as this resource serves it."""
-    body = obj.to_k8s()
-    if not res.derived:
-        return body
-    if res.kind == "EndpointSlice":
-        return endpoint_slice(body)
-    return events_v1(body)
+    return render_body(res, obj.to_k8s())
 
 
 def render_body(res: Resource, body: dict) -> dict:
@@ -67,7 +68,40 @@ def render_body(res: Resource, body: dict) -> dict:
         return body
     if res.kind == "EndpointSlice":
         return endpoint_slice(body)
+    if res.kind == "Lease":
+        return node_lease(body)
     return events_v1(body)
+
+
+def node_lease(node: dict) -> dict:
+    """The heartbeat Lease a kubelet keeps in kube-node-lease for its node (`kubectl describe node` prints it).
+    The simulated kubelet of a Ready node never misses a renewal; a node that is not Ready renewed last when it
+    last reported its heartbeat."""
+    meta = node["metadata"]
+    name = meta["name"]
+    ready = next((c for c in (node.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {})
+    if ready.get("status") == "True":
+        renew = clock.rfc3339(clock.now())
+    else:
+        renew = ready.get("lastHeartbeatTime") or meta.get("creationTimestamp")
+    return {
+        "kind": "Lease",
+        "apiVersion": "coordination.k8s.io/v1",
+        "metadata": {
+            "name": name,
+            "namespace": NODE_LEASE_NAMESPACE,
+            "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"lease/{meta.get('uid', name)}")),
+            "resourceVersion": meta.get("resourceVersion", ""),
+            "creationTimestamp": meta.get("creationTimestamp"),
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": name, "uid": meta.get("uid", "")}],
+        },
+        "spec": {
+            "holderIdentity": name,
+            "leaseDurationSeconds": NODE_LEASE_SECONDS,
+            # MicroTime: the kubelet writes microseconds.
+            "renewTime": renew.replace("Z", ".000000Z") if renew and "." not in renew else renew,
+        },
+    }
 
 
 def endpoint_slice(ep: dict) -> dict:
@@ -85,6 +119,9 @@ def endpoint_slice(ep: dict) -> dict:
                     e["targetRef"] = a["targetRef"]
                 endpoints.append(e)
         for p in subset.get("ports") or []:
+            # The slice controller always writes the port's name, "" when the Service port has none: clients
+            # dereference it (`kubectl describe svc` matches slice ports to Service ports by name).
+            p = {"name": p.get("name") or "", **{k: v for k, v in p.items() if k != "name"}}
             if p not in ports:
                 ports.append(p)
     return {

@@ -191,6 +191,7 @@ _COLUMNS: dict[str, list[dict]] = {
         _age_col(),
     ],
     "ConfigMap": [_name_col(), _col("Data", "Data contains the configuration data."), _age_col()],
+    "Lease": [_name_col(), _col("Holder", "The holder of the lease."), _age_col()],
 }
 
 # What the apiserver's default table convertor serves for kinds without a printer.
@@ -586,6 +587,10 @@ def _configmap_cells(obj: dict, now: dt.datetime) -> list:
     return [_meta(obj).get("name", ""), count, _age(obj, now)]
 
 
+def _lease_cells(obj: dict, now: dt.datetime) -> list:
+    return [_meta(obj).get("name", ""), (obj.get("spec") or {}).get("holderIdentity") or "<unset>", _age(obj, now)]
+
+
 def _default_cells(obj: dict, now: dt.datetime) -> list:
     created = parse_time(_meta(obj).get("creationTimestamp"))
     stamp = created.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if created else "0001-01-01T00:00:00Z"
@@ -603,6 +608,7 @@ _PRINTERS: dict[str, Callable[[dict, dt.datetime], list]] = {
     "Endpoints": _endpoints_cells,
     "EndpointSlice": _endpointslice_cells,
     "ConfigMap": _configmap_cells,
+    "Lease": _lease_cells,
 }
 
 

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from .. import clock, feed, nudge
 from ..errors import ApiError, BadRequest, Forbidden, Gone, NotFound, Unauthorized
 from ..models import LogLine, Playground
-from . import handlers
+from . import discovery, handlers
 from .handlers import Call, Reply
 from .resources import find
 
@@ -44,7 +44,8 @@ def error_response(err: ApiError):
     return json_response(err.code, err.status())
 
 
-def authenticate(slug: str, headers: dict) -> Playground:
+def authenticate(slug: str | None, headers: dict) -> Playground:
+    """The playground of the bearer token; `slug` None (the API at the server root) accepts any playground."""
     auth = headers.get("authorization", "")
     if not auth.lower().startswith("bearer "):
         raise Unauthorized("Unauthorized")
@@ -52,7 +53,7 @@ def authenticate(slug: str, headers: dict) -> Playground:
     pg = Playground.objects.filter(token=token).first() if token else None
     if pg is None:
         raise Unauthorized("Unauthorized")
-    if pg.slug != slug:
+    if slug is not None and pg.slug != slug:
         # Say nothing about the other playground, not even whether it exists.
         raise Forbidden("forbidden: this token does not grant access to the requested playground")
     return pg
@@ -74,12 +75,14 @@ def parse_resource_path(parts: list[str]):
     name = rest[1] if len(rest) > 1 else ""
     sub = rest[2] if len(rest) > 2 else ""
     subpath = "/".join(rest[3:])
+    if sub and sub not in discovery.lookup(group, version, res.plural).subresources:
+        # A path under an object that names no served subresource (namespaces/default/secrets when secrets are
+        # not served, pods/x/exec) is an unknown resource, as on the apiserver: 404, not 405.
+        raise NotFound("the server could not find the requested resource")
     return group, version, (res, namespace, name, sub, subpath)
 
 
-def discovery_reply(parts: list[str], accept: str, slug: str):
-    from . import discovery
-
+def discovery_reply(parts: list[str], accept: str):
     aggregated = "as=APIGroupDiscoveryList" in accept
     if parts == ["api"]:
         if aggregated:
@@ -103,11 +106,11 @@ def discovery_reply(parts: list[str], accept: str, slug: str):
     return json_response(200, body)
 
 
-def openapi_reply(parts: list[str], request, slug: str):
+def openapi_reply(parts: list[str], request, prefix: str):
     from . import openapi
 
     if parts == ["openapi", "v3"]:
-        return json_response(200, openapi.index_document(prefix=f"/clusters/{slug}"), headers={"Cache-Control": "no-cache"})
+        return json_response(200, openapi.index_document(prefix=prefix), headers={"Cache-Control": "no-cache"})
     if parts[:2] == ["openapi", "v3"]:
         found = openapi.group_version_document("/".join(parts[2:]))
         if found is None:
@@ -123,11 +126,22 @@ def openapi_reply(parts: list[str], request, slug: str):
 
 @csrf_exempt
 async def dispatch(request, slug: str, path: str = ""):
+    return await serve(request, slug, path, prefix=f"/clusters/{slug}")
+
+
+@csrf_exempt
+async def dispatch_root(request, path: str = ""):
+    """The API at the server root, where a real apiserver serves it; the bearer token names the playground.
+    `kubectl proxy` forwards here: it drops the kubeconfig's /clusters/<slug> path unless --append-server-path."""
+    return await serve(request, None, path, prefix="")
+
+
+async def serve(request, slug: str | None, path: str, prefix: str):
     parts = [p for p in path.split("/") if p]
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         if parts and parts[0] in ANONYMOUS and len(parts) == 1:
-            return await sync_to_async(simple_reply)(parts[0], slug)
+            return await sync_to_async(simple_reply)(parts[0])
         pg = await sync_to_async(authenticate, thread_sensitive=False)(slug, headers)
         if not parts:
             return json_response(200, {"paths": ["/api", "/api/v1", "/apis", "/openapi/v3", "/version", "/healthz"]})
@@ -135,7 +149,7 @@ async def dispatch(request, slug: str, path: str = ""):
         if parts[0] in ("api", "apis"):
             group, version, target = parse_resource_path(parts)
             if target is None:
-                return discovery_reply(parts, accept, slug)
+                return discovery_reply(parts, accept)
             res, namespace, name, sub, subpath = target
             call = Call(pg=pg, method=request.method, resource=res, namespace=namespace, name=name, subresource=sub,
                         subpath=subpath, query=request.GET.dict(), body=request.body,
@@ -150,7 +164,7 @@ async def dispatch(request, slug: str, path: str = ""):
             reply = await sync_to_async(route, thread_sensitive=False)(call)
             return json_response(reply.status, reply.body, reply.content_type, reply.headers)
         if parts[0] == "openapi":
-            return await sync_to_async(openapi_reply)(parts, request, slug)
+            return await sync_to_async(openapi_reply)(parts, request, prefix)
         raise NotFound("the server could not find the requested resource")
     except ApiError as err:
         return error_response(err)
@@ -159,10 +173,8 @@ async def dispatch(request, slug: str, path: str = ""):
         return error_response(ApiError("an internal error occurred; the playground's data is unchanged"))
 
 
-def simple_reply(what: str, slug: str):
+def simple_reply(what: str):
     if what == "version":
-        from . import discovery
-
         return json_response(200, discovery.VERSION_INFO)
     return HttpResponse("ok", content_type="text/plain")
 
@@ -282,9 +294,10 @@ async def watch_events(call: Call, start: int | None, send_initial: bool, timeou
                 return
             for c in changes:
                 last = c.revision
-                if res.namespaced and call.namespace and c.namespace != call.namespace:
-                    continue
                 body = handlers.render_change(call, c.object)
+                # The served object's namespace: a derived view may live elsewhere than its source (node leases).
+                if res.namespaced and call.namespace and body["metadata"].get("namespace") != call.namespace:
+                    continue
                 if ok(body):
                     yield _line({"type": c.type, "object": shape.wrap(res.kind, body, c.revision)})
             if changes:
