@@ -25,6 +25,8 @@ from pathlib import Path
 
 import yaml
 
+from playground.story import uncarry
+
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "bench"
 
@@ -80,8 +82,17 @@ def scale(server: Server, replicas: int) -> None:
 
 
 def deploy(server: Server) -> None:
-    data = f"name={NAME}&image=nginx&replicas=0".encode()
-    urllib.request.urlopen(f"http://127.0.0.1:{server.port}/p/default/deploy", data=data, timeout=30).read()
+    """The Deployment at 0 replicas, created through the Kubernetes API as `kubectl create` would."""
+    body = {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": NAME, "namespace": "default", "labels": {"app": NAME}},
+            "spec": {"replicas": 0, "selector": {"matchLabels": {"app": NAME}},
+                     "template": {"metadata": {"labels": {"app": NAME}},
+                                  "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}}}
+    url = f"https://127.0.0.1:{server.api_port}/clusters/default/apis/apps/v1/namespaces/default/deployments"
+    req = urllib.request.Request(url, method="POST", data=json.dumps(body).encode(),
+                                 headers={"Authorization": f"Bearer {server.token}",
+                                          "Content-Type": "application/json"})
+    urllib.request.urlopen(req, context=server.ca, timeout=30).read()
 
 
 @dataclass
@@ -93,11 +104,14 @@ class Viewer:
     out_of_order: int = 0
     latencies: list[float] = field(default_factory=list)
     server_side: list[float] = field(default_factory=list)
+    transit: list[float] = field(default_factory=list)
     running: set[str] = field(default_factory=set)
+    status: dict[str, str] = field(default_factory=dict)
 
     def take(self, msg: dict, received: float) -> None:
+        """Check every revision arrived, once and in order, and time each from its own commit."""
         self.messages += 1
-        for c in msg["changes"]:
+        for c in uncarry(msg["changes"]):
             if c["rev"] <= self.revision:
                 self.out_of_order += 1
                 continue
@@ -106,7 +120,14 @@ class Viewer:
             self.changes += 1
             self.latencies.append(received - c["at"])
             if c["kind"] == "Pod" and c["name"].startswith(f"{NAME}-"):
-                if c["type"] != "DELETED" and c["row"].get("status") == "Running":
+                # A row comes whole, as the fields that changed (`set`), or not at all when a later entry of the
+                # same push carries it.
+                status = (c.get("row") or c.get("set") or {}).get("status", self.status.get(c["name"]))
+                if c["type"] == "DELETED":
+                    self.status.pop(c["name"], None)
+                elif status:
+                    self.status[c["name"]] = status
+                if self.status.get(c["name"]) == "Running":
                     self.running.add(c["name"])
                 else:
                     self.running.discard(c["name"])
@@ -130,6 +151,7 @@ async def watch(url: str, viewer: Viewer, connected: list, go, stop) -> None:
             received = time.time()
             msg = json.loads(text)
             viewer.server_side.append(msg["sent"] - msg["changes"][0]["at"] if msg["changes"] else 0.0)
+            viewer.transit.append(received - msg["sent"])
             viewer.take(msg, received)
 
 
@@ -155,7 +177,8 @@ def _client_process(url: str, count: int, connected_counter, go, stop, results) 
     """A share of the viewers in their own process: one Python process cannot parse 200 sockets' JSON in time,
     and would measure its own backlog instead of the server's delivery."""
     viewers = asyncio.run(_viewers(url, count, connected_counter, go, stop))
-    results.put([(v.revision, v.messages, v.changes, v.lost, v.out_of_order, v.latencies, v.server_side)
+    results.put([(v.revision, v.messages, v.changes, v.lost, v.out_of_order, v.latencies, v.server_side,
+                  v.transit)
                  for v in viewers])
 
 
@@ -201,6 +224,7 @@ def measure(server: Server, viewers: int, pods: int, out) -> None:
     top = max(r[0] for r in rows)
     latencies = [x for r in rows for x in r[5]]
     server_side = [x for r in rows for x in r[6]]
+    transit = [x for r in rows for x in r[7]]
     messages = sum(r[1] for r in rows)
     first = rows[0]
     out.write(f"pods Running after {elapsed:.1f}s (2 s of it waiting for the last pushes); changes per viewer: "
@@ -208,6 +232,8 @@ def measure(server: Server, viewers: int, pods: int, out) -> None:
     out.write(f"pushes per viewer: {first[1]} ({first[2] / max(first[1], 1):.1f} changes a push)\n")
     out.write(f"server side, commit of a push's first change to its send: p50 {percentile(server_side, 50) * 1000:.0f} ms"
               f"   p99 {percentile(server_side, 99) * 1000:.0f} ms\n")
+    out.write(f"encoded push to the viewer's socket returning it: p50 {percentile(transit, 50) * 1000:.0f} ms   "
+              f"p99 {percentile(transit, 99) * 1000:.0f} ms\n")
     out.write(f"messages/s (all viewers): {messages / elapsed:.0f}   changes/s delivered: "
               f"{len(latencies) / elapsed:.0f}\n")
     out.write(f"lost: {sum(r[3] for r in rows)}   out-of-order: {sum(r[4] for r in rows)}\n")

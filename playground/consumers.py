@@ -6,6 +6,21 @@ and reading the revisions is the job of one `Hub` per playground per process, so
 message per commit and one database read per push, not 200 of each.
 The hub pushes at most once per `PUSH_INTERVAL` and each push carries every change since the previous one, so a
 burst (scale to 300) is coalesced instead of flooding the sockets.
+
+A push is encoded once per language and sent as is to every viewer, so what it weighs is paid by the server once
+and by each viewer in full. Every revision is in it, in order, but lean (`Push`):
+- an entry leaves out `kind`, `ns`, `actor`, `at` (one commit's changes share it) and `path` when they are those
+  of the entry before it, and `type` when it is MODIFIED;
+- an object's row is sent whole the first time the hub sends it, then as `set`: only the fields that changed since
+  the row the hub sent last (`null` for a field that became empty). A DELETED entry carries no row;
+- in a burst, an object written several times in one push gets its row (or `set`) on its last entry only; the
+  earlier ones keep their revision and their step;
+- in a burst, only the newest `BURST_EVENTS` Event rows of a push are sent (`kubectl get events` shows that many);
+  the others keep their revision;
+- a step's text is capped at `STEP_TEXT` characters, `BURST_STEP_TEXT` in a burst (the "Why?" panel tells the
+  whole decision).
+A viewer whose snapshot may be newer than its first pushes (`PlaygroundConsumer.ahead`) gets those pushes with
+whole rows on every entry instead, which it applies where newer than what it holds.
 """
 
 from __future__ import annotations
@@ -39,8 +54,12 @@ from . import story
 
 log = logging.getLogger(__name__)
 
-PUSH_INTERVAL = 0.1
+PUSH_INTERVAL = 0.05
 READ_LIMIT = 5000
+BURST = 25  # the page tells a push this long without tokens; it is also sent leaner
+BURST_EVENTS = 12
+STEP_TEXT = 240
+BURST_STEP_TEXT = 120
 RECENT_STEPS = 40
 RECENT_EVENTS = 100
 STATE_MODELS = (Node, Deployment, ReplicaSet, Pod, Service, Endpoints)
@@ -84,27 +103,91 @@ def snapshot(pg: Playground) -> dict:
 # What goes on the wire
 
 
+def wire_row(c: dict) -> dict:
+    """The object's compact row without what the change already names and without empty fields."""
+    return {k: v for k, v in story.row(c["kind"], c["object"]).items()
+            if k not in _NAMED and v not in ("", None, [], {}, False)}
+
+
 def wire_change(c: dict) -> dict:
     """A change as the page applies it; `at` (the commit time, seconds) lets a viewer measure delivery latency.
-
-    Kept small — a burst sends every change to every viewer: the row leaves out what the change already names
-    and empty fields, and the page derives the etcd key from kind, namespace and name."""
-    row = {k: v for k, v in story.row(c["kind"], c["object"]).items()
-           if k not in _NAMED and v not in ("", None, [], {}, False)}
-    return {"rev": c["revision"], "type": c["type"], "kind": c["kind"], "ns": c["namespace"], "name": c["name"],
-            "actor": c["actor"], "at": round(c["committed_at"], 4), "row": row}
+    The page derives the etcd key from kind, namespace and name."""
+    item = {"rev": c["revision"], "type": c["type"], "kind": c["kind"], "ns": c["namespace"], "name": c["name"],
+            "actor": c["actor"], "at": round(c["committed_at"], 3)}
+    if c["type"] != "DELETED":
+        item["row"] = wire_row(c)
+    return item
 
 
 _NAMED = {"kind", "ns", "name", "rv"}
 
 
-def with_steps(items: list[dict], changes: list[dict], lang: str) -> list[dict]:
+def _key(c: dict) -> tuple[str, str, str]:
+    return c["kind"], c["namespace"], c["name"]
+
+
+def row_delta(old: dict, new: dict) -> dict:
+    """The fields of `new` that differ from `old`; None for a field `new` no longer has."""
+    delta = {k: v for k, v in new.items() if old.get(k) != v}
+    delta.update({k: None for k in old if k not in new})
+    return delta
+
+
+def with_steps(items: list[dict], changes: list[dict], lang: str, cap: int = STEP_TEXT) -> list[dict]:
+    """Each item with its step (text and path) in `lang`; rows the story leaves out have none."""
     with translation.override(lang):
         out = []
         for item, c in zip(items, changes, strict=True):
             step = story.step(c)
-            out.append({**item, "step": {"text": step["text"], "path": step["path"]}} if step else item)
+            if step:
+                text = step["text"]
+                if len(text) > cap:
+                    text = text[:cap - 1].rstrip() + "…"
+                item = {**item, "step": text, "path": step["path"]}
+            out.append(item)
         return out
+
+
+class Push:
+    """One push's changes, encoded lazily once per language and form (lean, or whole rows for new viewers).
+
+    `base` is the hub's memory of the last row it sent of each object: lean rows are deltas against it, and it is
+    moved forward here, so pushes must be built in revision order (the hub builds them one at a time)."""
+
+    def __init__(self, changes: list[dict], base: dict):
+        self.changes = changes
+        self.first, self.last = changes[0]["revision"], changes[-1]["revision"]
+        self.full_items = [wire_change(c) for c in changes]
+        self.burst = burst = len(changes) > BURST
+        last_of = {_key(c): i for i, c in enumerate(changes)}
+        events = [i for i, c in enumerate(changes) if c["kind"] == "Event" and c["type"] != "DELETED"]
+        quiet_events = set(events[:-BURST_EVENTS]) if burst else set()
+        self.lean_items = []
+        for i, (c, item) in enumerate(zip(changes, self.full_items, strict=True)):
+            key = _key(c)
+            lean = {k: v for k, v in item.items() if k != "row"}
+            if c["type"] == "DELETED":
+                base.pop(key, None)
+            elif (burst and last_of[key] != i) or i in quiet_events:
+                pass  # the revision and its step go; the row comes with the object's last entry (or not at all)
+            else:
+                row = item["row"]
+                old = base.get(key)
+                if old is None or c["type"] == "ADDED":
+                    lean["row"] = row
+                else:
+                    lean["set"] = row_delta(old, row)
+                base[key] = row
+            self.lean_items.append(lean)
+        self.texts: dict[tuple[str, bool], str] = {}
+
+    def text(self, lang: str, whole: bool = False) -> str:
+        if (lang, whole) not in self.texts:
+            items = with_steps(self.full_items if whole else self.lean_items, self.changes, lang,
+                               BURST_STEP_TEXT if self.burst else STEP_TEXT)
+            msg = {"type": "changes", "sent": time.time(), "changes": story.carry(items)}
+            self.texts[lang, whole] = json.dumps(msg, separators=(",", ":"), ensure_ascii=False)
+        return self.texts[lang, whole]
 
 
 def language(scope: dict) -> str:
@@ -134,6 +217,7 @@ class Hub:
         self.task: asyncio.Task | None = None
         self.listener: asyncio.Task | None = None
         self.last_push = 0.0
+        self.rows: dict[tuple[str, str, str], dict] = {}  # the last row sent of each object (see Push)
 
     async def join(self, viewer: PlaygroundConsumer) -> None:
         self.viewers.add(viewer)
@@ -191,21 +275,16 @@ class Hub:
             self.listener.cancel()
 
     async def push(self) -> None:
-        changes = await database_sync_to_async(read_changes)(self.playground_id, self.revision or 0)
+        # Not on the thread the viewers' snapshots share: a push does not wait behind 200 of them connecting.
+        changes = await database_sync_to_async(read_changes, thread_sensitive=False)(self.playground_id,
+                                                                                     self.revision or 0)
         if not changes:
             return
         if len(changes) == READ_LIMIT:
             self.wake.set()  # more waiting: read on at the next push
         self.revision = changes[-1]["revision"]
-        items = [wire_change(c) for c in changes]
-        texts: dict[str, str] = {}
-        sends = []
-        for viewer in list(self.viewers):
-            if viewer.lang not in texts:
-                texts[viewer.lang] = json.dumps({"type": "changes", "sent": time.time(),
-                                                 "changes": with_steps(items, changes, viewer.lang)})
-            sends.append(viewer.deliver(texts[viewer.lang], changes[0]["revision"], self.revision))
-        await asyncio.gather(*sends, return_exceptions=True)
+        push = Push(changes, self.rows)
+        await asyncio.gather(*(viewer.deliver(push) for viewer in list(self.viewers)), return_exceptions=True)
 
 
 HUBS: dict[tuple[int, int], Hub] = {}
@@ -227,6 +306,9 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
     hub: Hub | None = None
     # Revision of the snapshot this viewer got; None until it is sent (pushes wait in `pending` meanwhile).
     revision: int | None = None
+    # The newest object revision in that snapshot: it can be past `revision` (objects are read after it), and
+    # until the pushes are past it too, they come with whole rows (a `set` assumes the row the hub sent last).
+    ahead: int = 0
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -235,17 +317,18 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             await self.close(code=4404)
             return
         self.lang = language(self.scope)
-        self.pending: list[tuple[str, int, int]] = []
+        self.pending: list[Push] = []
         await self.accept()
         self.hub = hub_for(self.playground.pk)
         await self.hub.join(self)
         state = await database_sync_to_async(snapshot)(self.playground)
         recent = state.pop("changes")
         state["changes"] = with_steps([wire_change(c) for c in recent], recent, self.lang)
-        await self.send(text_data=json.dumps({"type": "state", **state}))
+        await self.send(text_data=json.dumps({"type": "state", **state}, separators=(",", ":"), ensure_ascii=False))
+        self.ahead = max([state["revision"], *(o["rv"] for o in state["objects"])])
         self.revision = state["revision"]
-        for text, first, last in self.pending:
-            await self.deliver(text, first, last)
+        for push in self.pending:
+            await self.deliver(push)
         self.pending = []
         self.hub.poke()
 
@@ -253,16 +336,20 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         if self.hub is not None:
             self.hub.leave(self)
 
-    async def deliver(self, text: str, first: int, last: int) -> None:
-        """Send one push; drop what the snapshot already had (only the first push after connect can overlap)."""
+    async def deliver(self, push: Push) -> None:
+        """Send one push; drop what the snapshot already had (only the first pushes after connect can overlap)."""
         if self.revision is None:
-            self.pending.append((text, first, last))
+            self.pending.append(push)
             return
-        if last <= self.revision:
+        if push.last <= self.revision:
             return
-        if first <= self.revision:
-            msg = json.loads(text)
-            msg["changes"] = [c for c in msg["changes"] if c["rev"] > self.revision]
-            text = json.dumps(msg)
-        self.revision = last
+        if push.first <= self.ahead:
+            text = push.text(self.lang, whole=True)
+            if push.first <= self.revision:
+                msg = json.loads(text)
+                msg["changes"] = story.carry([c for c in story.uncarry(msg["changes"]) if c["rev"] > self.revision])
+                text = json.dumps(msg, separators=(",", ":"), ensure_ascii=False)
+        else:
+            text = push.text(self.lang)
+        self.revision = push.last
         await self.send(text_data=text)

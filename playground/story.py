@@ -386,3 +386,30 @@ def why_chain(changes: list[dict]) -> list[dict]:
                               for n, s in sorted(detail["scores"].items())]
         lines.append(line)
     return lines
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The live feed's entries (playground/consumers.py): fields shared with the entry before are left out
+
+CARRIED = ("kind", "ns", "actor", "at", "path")
+DEFAULT_TYPE = "MODIFIED"  # `type` is left out when it is MODIFIED, the most frequent
+
+
+def carry(items: list[dict]) -> list[dict]:
+    """Leave out the fields an entry shares with the one before it (the page carries them forward)."""
+    out, before = [], {}
+    for item in items:
+        out.append({k: v for k, v in item.items()
+                    if not (k in CARRIED and before.get(k) == v) and not (k == "type" and v == DEFAULT_TYPE)})
+        before = {**before, **{k: item[k] for k in CARRIED if k in item}}
+    return out
+
+
+def uncarry(items: list[dict]) -> list[dict]:
+    """The inverse of `carry`: every entry with its own fields."""
+    out, before = [], {}
+    for item in items:
+        full = {"type": DEFAULT_TYPE, **{k: v for k, v in before.items() if k != "path" or "step" in item}, **item}
+        before = {**before, **{k: full[k] for k in CARRIED if k in full}}
+        out.append(full)
+    return out

@@ -7,6 +7,7 @@ from . import views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     re_path(r"^clusters/(?P<slug>[-a-z0-9]+)/?(?P<path>.*)$", api.dispatch, name="kube-api"),
+    re_path(r"^(?P<path>(api|apis|openapi|version)(/.*)?)$", api.dispatch_root, name="kube-api-root"),
     path("", views.index, name="index"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("p/<slug:slug>/", views.page, name="page"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("p/<slug:slug>/scale", views.scale, name="scale"),
     path("p/<slug:slug>/set-image", views.set_image, name="set-image"),
     path("p/<slug:slug>/rollback", views.rollback, name="rollback"),
+    path("p/<slug:slug>/revisions", views.revisions, name="revisions"),
     path("p/<slug:slug>/delete", views.delete, name="delete"),
     path("p/<slug:slug>/curl", views.curl, name="curl"),
     path("p/<slug:slug>/terminal", views.terminal, name="terminal"),

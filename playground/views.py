@@ -15,7 +15,7 @@ from django_htmx.http import trigger_client_event
 
 from cluster_core import actions, bootstrap, images, kubeconfig, runtime
 from cluster_core.api import tls
-from cluster_core.models import Change, Playground, Service
+from cluster_core.models import Change, Deployment, Playground, Service
 from cluster_core.tempo import set_tempo
 
 from . import consumers, story
@@ -70,8 +70,31 @@ def page(request, slug):
         "tempos": [("classroom", _("Slow motion (classroom)")), ("realtime", _("Realtime")),
                    ("instant", _("Instant"))],
         "service_types": ["NodePort", "ClusterIP"],
+        "phases": ["Pending", "ContainerCreating", "Running", "Terminating", "ErrImagePull"],
         "words": page_words(),
+        **revision_choices(pg, "test1"),
     })
+
+
+def revision_choices(pg, name: str, chosen: str = "") -> dict:
+    """The Deployment's revisions for the Rollback form (`kubectl rollout history`), newest first in the select."""
+    result = actions.history(pg, name) if name else None
+    revisions = (result.object or {}).get("revisions", []) if result and result.ok else []
+    deployment = Deployment.objects.filter(playground=pg, namespace="default", name=name).first() if name else None
+    current = (deployment.annotations or {}).get("deployment.kubernetes.io/revision") if deployment else None
+    return {"revisions": revisions, "chosen": chosen, "current": int(current) if current else None}
+
+
+@require_GET
+def revisions(request, slug):
+    """The Rollback form's revision select, for the deployment named in it."""
+    pg = get_object_or_404(Playground, slug=slug)
+    return render(request, "playground/_revisions.html",
+                  revision_choices(pg, _field_get(request, "name"), _field_get(request, "revision")))
+
+
+def _field_get(request, name: str) -> str:
+    return (request.GET.get(name) or "").strip()
 
 
 def page_words() -> dict:
@@ -81,6 +104,8 @@ def page_words() -> dict:
         "system": _("%s kube-system pods"), "endpoints": _("%s endpoints"),
         "noDeployments": _("No deployments yet."), "noResources": _("No resources found in default namespace."),
         "rolling": _("rolling update in progress"),
+        "svcOnNode": _("%(name)s: %(ready)s/%(total)s ready"),
+        "whyOf": _("Why? %s"),
         "budget": _("maxSurge %(surge)s: at most %(max)s pods (now %(now)s) · maxUnavailable %(unavailable)s: at "
                     "least %(min)s available (now %(ready)s)"),
         "newSet": _("new"), "oldSet": _("old"), "revision": _("revision"),

@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from cluster_core import writes
 from cluster_core.bootstrap import create_playground
 from playground.asgi import application
+from playground.story import uncarry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,7 +47,7 @@ async def changes_until(ws: WebsocketCommunicator, predicate, timeout: float = 1
         while not any(predicate(c) for c in got):
             msg = json.loads(await ws.receive_from(timeout=timeout))
             assert msg["type"] == "changes"
-            got += msg["changes"]
+            got += uncarry(msg["changes"])
     return got
 
 
@@ -77,7 +78,7 @@ async def test_it_pushes_a_write_made_through_the_api_path(two_playgrounds):
     assert change["type"] == "ADDED" and change["kind"] == "ConfigMap"
     assert change["rev"] == state["revision"] + 1
     assert change["at"] > 0  # the commit time, for latency measurements
-    assert "asked kube-apiserver to create ConfigMap hello" in change["step"]["text"]
+    assert "asked kube-apiserver to create ConfigMap hello" in change["step"]
     await ws.disconnect()
 
 
@@ -91,9 +92,9 @@ async def test_it_pushes_an_action_with_its_story_in_the_viewers_language(two_pl
     await ws.receive_from(timeout=10)
     await sync_to_async(actions.deploy)(pg, "test1", "nginx")
     got = await changes_until(ws, lambda c: c["kind"] == "Deployment" and c["name"] == "test1")
-    step = next(c for c in got if c["name"] == "test1")["step"]
-    assert "请求 kube-apiserver 创建 Deployment test1" in step["text"]
-    assert step["path"] == ["client", "apiserver", "etcd"]
+    change = next(c for c in got if c["name"] == "test1")
+    assert "请求 kube-apiserver 创建 Deployment test1" in change["step"]
+    assert change["path"] == ["client", "apiserver", "etcd"]
     await ws.disconnect()
 
 
@@ -136,3 +137,27 @@ async def test_it_refuses_an_unknown_playground(two_playgrounds):
     ws = WebsocketCommunicator(application, "/ws/p/nope/", headers=HEADERS)
     connected, _ = await ws.connect()
     assert not connected
+
+
+def test_it_sends_a_burst_lean_with_every_revision_and_rows_only_where_needed():
+    from playground import consumers
+
+    def change(rev, type_, name, status, kind="Pod"):
+        obj = {"metadata": {"name": name, "namespace": "default", "resourceVersion": str(rev)},
+               "spec": {"nodeName": "n1" if status != "Pending" else ""}, "status": {"phase": status}}
+        return {"revision": rev, "type": type_, "kind": kind, "namespace": "default", "name": name, "object": obj,
+                "actor": "kubelet/n1", "message": "", "detail": {}, "committed_at": 1000.0}
+
+    base = {}
+    first = consumers.Push([change(1, "ADDED", "p", "Pending")], base)
+    assert json.loads(first.text("en"))["changes"][0]["row"]["status"] == "Pending"
+    burst = [change(r, "MODIFIED", "p", "Running" if r % 2 else "Pending") for r in range(2, 40)]
+    burst.append(change(40, "DELETED", "q", "Running"))
+    push = consumers.Push(burst, base)
+    lean = uncarry(json.loads(push.text("en"))["changes"])
+    assert [c["rev"] for c in lean] == list(range(2, 41))  # every revision, in order
+    assert all("row" not in c and "set" not in c for c in lean[:-2])  # superseded: revision and step only
+    assert lean[-2]["set"] == {"node": "n1", "status": "Running"}  # only what changed since the row sent last
+    assert "row" not in lean[-1] and lean[-1]["type"] == "DELETED"
+    whole = uncarry(json.loads(push.text("en", whole=True))["changes"])
+    assert all(c["row"]["status"] for c in whole[:-1])  # a viewer just connected gets whole rows

@@ -149,3 +149,25 @@ def test_it_leaves_the_bearer_token_api_outside_csrf(cluster):
     created = strict.post("/clusters/default/api/v1/namespaces/default/configmaps", body,
                           content_type="application/json")
     assert created.status_code == 201
+
+
+def test_it_lists_the_deployments_revisions_for_rollback(cluster, client):
+    from cluster_core import runtime
+
+    post(client, "deploy", name="test1", image="nginx", replicas="1")
+    runtime.settle(cluster)
+    post(client, "set-image", name="test1", image="httpd")
+    runtime.settle(cluster)
+    html = client.get("/p/default/revisions", {"name": "test1", "revision": "1"}, **HX).content.decode()
+    assert '<option value="">previous</option>' in html
+    assert '<option value="1" selected>1 · nginx · test1-' in html
+    assert '<option value="2">2 · httpd · test1-' in html and "(current)" in html
+    page = client.get("/p/default/").content.decode()
+    assert 'id="rollback-revision"' in page and '<option value="2">2 · httpd' in page
+    response = post(client, "rollback", name="test1", revision="1")
+    assert "kubectl rollout undo deployment test1 --to-revision=1" in response.content.decode()
+
+
+def test_it_offers_only_previous_for_an_unknown_deployment(cluster, client):
+    html = client.get("/p/default/revisions", {"name": "nope"}, **HX).content.decode()
+    assert html.count("<option") == 1

@@ -139,3 +139,17 @@ def test_it_finds_the_owner_write_that_caused_a_child():
     assert story.cause_before(owner, 25)["revision"] == 20
     assert story.cause_before(owner, 12)["revision"] == 10
     assert story.cause_before(owner, 5) is None
+
+
+def test_it_leaves_out_fields_an_entry_shares_with_the_one_before_and_restores_them():
+    items = [
+        {"rev": 1, "type": "ADDED", "kind": "Pod", "ns": "default", "name": "a", "actor": "x", "at": 1.0,
+         "step": "one", "path": ["client", "apiserver"]},
+        {"rev": 2, "type": "ADDED", "kind": "Event", "ns": "default", "name": "a.1", "actor": "x", "at": 1.0},
+        {"rev": 3, "type": "MODIFIED", "kind": "Pod", "ns": "default", "name": "a", "actor": "x", "at": 1.0,
+         "step": "two", "path": ["client", "apiserver"]},
+    ]
+    lean = story.carry(items)
+    assert lean[1] == {"rev": 2, "type": "ADDED", "kind": "Event", "name": "a.1"}
+    assert lean[2] == {"rev": 3, "kind": "Pod", "name": "a", "step": "two"}
+    assert story.uncarry(lean) == items

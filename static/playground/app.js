@@ -1,6 +1,9 @@
 // The live page: draws the cluster from the WebSocket feed and animates each change as a token.
-// The server sends the full state on connect, then batches of changes (at most one per ~100 ms). Every write
+// The server sends the full state on connect, then batches of changes (at most one per ~50 ms). Every write
 // is applied only if it is newer than what the page holds, so the snapshot and the first batch may overlap.
+// A batch is lean (playground/consumers.py): an entry leaves out the fields it shares with the one before, a row
+// comes whole or as the fields that changed (`set`), and in a burst only an object's last entry carries it.
+// Drawing is coalesced into one requestAnimationFrame; the heavy panels (rollouts, etcd, tables) at most ~4/s.
 (() => {
   "use strict";
 
@@ -11,13 +14,19 @@
   const figure = document.getElementById("figure");
 
   const objects = new Map(); // "Kind/ns/name" -> compact row (see playground/story.py `row`)
+  const byKind = new Map(); // kind -> Map of the same rows, so a panel reads only its kinds
   const etcd = new Map(); // etcd key -> {rev, fresh}
   const dirty = new Set();
+  const CARRIED = ["kind", "ns", "actor", "at", "path"]; // left out when the entry before had the same
+  const BURST = 25; // a queue this long is told without tokens (the server sends such pushes leaner too)
+  const FULL_CHIPS = 8; // more pods than this on one node: compact dots, counted per ReplicaSet and phase
+  const PER_POD_WIRES = 24; // more selected pods than this: one line per Service and node, with counts
   let revision = 0;
   let stepNo = 0;
   let tempo = body.dataset.tempo;
   let paused = body.dataset.paused === "1";
   let showSystem = false;
+  let revisionsDue = false;
 
   const k = (kind, ns, name) => `${kind}/${ns}/${name}`;
   const el = (tag, cls, text) => {
@@ -26,10 +35,22 @@
     if (text !== undefined) e.textContent = text;
     return e;
   };
-  const ofKind = (kind) => [...objects.values()].filter((o) => o.kind === kind);
-  const phaseClass = (status) =>
-    ["Pending", "ContainerCreating", "Running", "Terminating", "ErrImagePull", "ImagePullBackOff"]
-      .includes(status) ? `phase-${status}` : "phase-Other";
+  const kindMap = (kind) => {
+    if (!byKind.has(kind)) byKind.set(kind, new Map());
+    return byKind.get(kind);
+  };
+  const ofKind = (kind) => [...kindMap(kind).values()];
+  const put = (id, row) => {
+    objects.set(id, row);
+    kindMap(row.kind).set(id, row);
+  };
+  const drop = (id, kind) => {
+    objects.delete(id);
+    kindMap(kind).delete(id);
+  };
+  const PHASES = ["Pending", "ContainerCreating", "Running", "Terminating", "ErrImagePull", "ImagePullBackOff"];
+  const phaseClass = (status) => PHASES.includes(status) ? `phase-${status}` : "phase-Other";
+  const byNumber = (a, b) => a.localeCompare(b, undefined, { numeric: true });
 
   // ---------------------------------------------------------------------------------------------------------
   // Applying the feed
@@ -42,17 +63,20 @@
 
   function loadState(msg) {
     objects.clear();
+    byKind.clear();
     etcd.clear();
     for (const row of msg.objects) {
-      objects.set(k(row.kind, row.ns, row.name), row);
+      put(k(row.kind, row.ns, row.name), row);
       etcd.set(etcdKey(row), { rev: row.rv, fresh: false });
     }
     revision = msg.revision;
     document.getElementById("steps").replaceChildren();
     stepNo = 0;
-    for (const c of msg.changes) if (c.step) addStep(c, false);
+    currentStep = null;
+    tellAll(msg.changes.filter((c) => c.step), false);
     for (const kind of ["Pod", "Node", "Service", "Deployment", "ReplicaSet", "Event", "etcd"]) dirty.add(kind);
     document.querySelectorAll("[data-pods]").forEach((ul) => ul.replaceChildren());
+    heavyDue = true;
     schedule();
   }
 
@@ -61,13 +85,28 @@
     const have = objects.get(id);
     revision = Math.max(revision, c.rev);
     if (have && have.rv >= c.rev) return; // the snapshot already had this or a newer write
-    // Rows on the wire leave out what the change already names and empty fields.
-    const row = { kind: c.kind, ns: c.ns, name: c.name, ...c.row, rv: c.rev };
-    if (c.type === "DELETED") objects.delete(id);
-    else objects.set(id, row);
-    if (c.type === "DELETED") etcd.delete(etcdKey(row));
-    else etcd.set(etcdKey(row), { rev: c.rev, fresh: true });
+    const key = etcdKey({ kind: c.kind, ns: c.ns, name: c.name });
+    if (c.type === "DELETED") {
+      drop(id, c.kind);
+      etcd.delete(key);
+    } else {
+      // Rows on the wire leave out what the change already names and empty fields.
+      if (c.row) put(id, { kind: c.kind, ns: c.ns, name: c.name, ...c.row, rv: c.rev });
+      else if (c.set) {
+        const row = { ...(have || { kind: c.kind, ns: c.ns, name: c.name }), rv: c.rev };
+        for (const [f, v] of Object.entries(c.set)) {
+          if (v === null) delete row[f];
+          else row[f] = v;
+        }
+        put(id, row);
+      } else if (have) have.rv = c.rev; // a later entry of the same push carries the row
+      etcd.set(key, { rev: c.rev, fresh: true });
+    }
     dirty.add(c.kind).add("etcd");
+    // A new, removed or renumbered ReplicaSet changes the Rollback form's list of revisions.
+    if (c.kind === "ReplicaSet" && (c.type !== "MODIFIED" || c.row || (c.set && "revision" in c.set))) {
+      revisionsDue = true;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -75,26 +114,47 @@
 
   const queue = [];
   let running = false;
+  let currentStep = null;
+  let stepsMoved = false;
   const hopMs = () => ({ classroom: 650, realtime: 160, instant: 0 })[tempo] ?? 160;
+  const STEPS_KEPT = 200;
 
-  function addStep(c, current) {
-    const list = document.getElementById("steps");
+  function stepItem(c) {
     stepNo += 1;
-    const li = el("li", current ? "current" : "");
+    const li = el("li", "", c.step);
     li.value = stepNo;
     li.dataset.actor = c.actor;
-    li.textContent = c.step.text;
-    list.querySelectorAll("li.current").forEach((x) => x.classList.remove("current"));
-    list.append(li);
-    while (list.children.length > 200) list.firstElementChild.remove();
-    if (followSteps) list.scrollTop = list.scrollHeight;
+    return li;
   }
 
-  // The list follows the newest step unless the reader has scrolled up to look at an older one.
+  // Appends told steps in one DOM write; the list keeps the last STEPS_KEPT and follows the newest in the frame.
+  function tellAll(items, current) {
+    if (!items.length) return;
+    const list = document.getElementById("steps");
+    const skip = Math.max(0, items.length - STEPS_KEPT);
+    stepNo += skip;
+    const lis = items.slice(skip).map(stepItem);
+    currentStep?.classList.remove("current");
+    currentStep = current ? lis[lis.length - 1] : null;
+    currentStep?.classList.add("current");
+    list.append(...lis);
+    const extra = list.children.length - STEPS_KEPT;
+    for (let i = 0; i < extra; i += 1) list.firstElementChild.remove();
+    stepsMoved = true;
+    schedule();
+  }
+
+  // The list follows the newest step unless the reader has scrolled up to look at an older one. Only the reader's
+  // own scrolling counts (wheel, touch, pointer, keys): trimming the list's head scrolls it too.
   let followSteps = true;
-  document.getElementById("steps").addEventListener("scroll", (e) => {
-    const list = e.target;
-    followSteps = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  let readerScrolled = 0;
+  const stepsList = document.getElementById("steps");
+  for (const type of ["wheel", "touchstart", "pointerdown", "keydown"]) {
+    stepsList.addEventListener(type, () => { readerScrolled = performance.now(); }, { passive: true });
+  }
+  stepsList.addEventListener("scroll", () => {
+    if (performance.now() - readerScrolled > 1000) return;
+    followSteps = stepsList.scrollHeight - stepsList.scrollTop - stepsList.clientHeight < 80;
   });
 
   function boxes(name) {
@@ -103,25 +163,32 @@
     return b ? [b] : [];
   }
 
-  function centre(box) {
-    const f = figure.getBoundingClientRect();
+  function centre(box, f = figure.getBoundingClientRect()) {
     const r = box.getBoundingClientRect();
     return [r.left - f.left + r.width / 2, r.top - f.top + r.height / 2];
   }
 
+  const lit = new Map(); // box -> timer: a box lit again while lit stays lit, without a second timer
   function flash(box, ms) {
+    clearTimeout(lit.get(box));
     box.classList.add("active");
-    setTimeout(() => box.classList.remove("active"), Math.max(ms, 300));
+    lit.set(box, setTimeout(() => {
+      box.classList.remove("active");
+      lit.delete(box);
+    }, Math.max(ms, 300)));
   }
 
   // One token per change. The path fans out at a "kube-proxy@*" hop (every node's kube-proxy).
+  // With prefers-reduced-motion the boxes of the path light up together instead, for as long as the token
+  // would have travelled, so the story keeps its pace.
   function animate(step, actor) {
     const per = hopMs();
     const hops = step.path.map(boxes);
     if (!per || reducedMotion.matches) {
-      hops.flat().forEach((b) => flash(b, 600));
-      return Promise.resolve();
+      hops.flat().forEach((b) => flash(b, Math.max(600, per * hops.length)));
+      return new Promise((r) => setTimeout(r, per * Math.max(0, hops.length - 1)));
     }
+    const f = figure.getBoundingClientRect();
     const fixed = hops.filter((h) => h.length === 1).map((h) => h[0]);
     const fan = hops.find((h) => h.length > 1) || [null];
     const runs = fan.map((end) => {
@@ -130,7 +197,7 @@
       const token = el("span", `token by-${actor.split(/[/:]/)[0].replace(/\s.*/, "")}`);
       figure.append(token);
       const frames = route.map((b) => {
-        const [x, y] = centre(b);
+        const [x, y] = centre(b, f);
         return { transform: `translate(${x}px, ${y}px)` };
       });
       route.forEach((b, i) => setTimeout(() => flash(b, per), i * per));
@@ -140,21 +207,38 @@
     return Promise.all(runs);
   }
 
+  // A burst (scale to 300) is told without tokens, in one go: every change applied in order, every step listed,
+  // each box of their paths lit once.
+  function tellBurst() {
+    const items = queue.splice(0);
+    const told = [];
+    const names = new Set();
+    for (const c of items) {
+      applyChange(c);
+      if (!c.step) continue;
+      told.push(c);
+      c.path.forEach((n) => names.add(n));
+    }
+    tellAll(told, true);
+    [...names].flatMap(boxes).forEach((b) => flash(b, 400));
+    schedule();
+  }
+
   async function drain() {
     if (running) return;
     running = true;
     while (queue.length) {
-      // A burst (scale to 300) is told without tokens, so the list never lags far behind the cluster.
-      const burst = queue.length > 25 || tempo === "instant";
+      if (queue.length > BURST || tempo === "instant") {
+        timed("burst", tellBurst);
+        await new Promise((r) => requestAnimationFrame(r)); // let the frame draw before the next batch
+        continue;
+      }
       const c = queue.shift();
       applyChange(c);
       schedule();
-      addStep(c, true);
-      if (burst) {
-        c.step.path.flatMap(boxes).forEach((b) => flash(b, 300));
-        continue;
-      }
-      const done = animate(c.step, c.actor);
+      if (!c.step) continue;
+      tellAll([c], true);
+      const done = animate(c, c.actor);
       // Classroom tempo tells one step at a time; realtime lets tokens overlap.
       if (tempo === "classroom") await done;
       else await new Promise((r) => setTimeout(r, 60));
@@ -165,6 +249,37 @@
   // ---------------------------------------------------------------------------------------------------------
   // Drawing
 
+  // Nodes the page was not rendered with (added later) get a box like the others, in name order.
+  function renderNodes() {
+    const workers = document.getElementById("workers");
+    const nodes = ofKind("Node").filter((n) => !n.master).sort((a, b) => byNumber(a.name, b.name));
+    const template = document.getElementById("node-template");
+    let moved = false;
+    for (const n of nodes) {
+      if (document.getElementById(`node-${n.name}`)) continue;
+      const box = template.content.firstElementChild.cloneNode(true);
+      box.id = `node-${n.name}`;
+      box.dataset.node = n.name;
+      box.querySelector("small").textContent = `${n.name} · ${n.ip || ""}`;
+      box.querySelector("[data-box^='kubelet@']").dataset.box = `kubelet@${n.name}`;
+      box.querySelector("[data-box^='kube-proxy@']").dataset.box = `kube-proxy@${n.name}`;
+      box.querySelector("[data-wires]").dataset.wires = n.name;
+      const ul = box.querySelector("[data-pods]");
+      ul.dataset.pods = n.name;
+      ul.setAttribute("aria-label", ul.getAttribute("aria-label").replace("%s", n.name));
+      workers.append(box);
+      moved = true;
+    }
+    if (moved) {
+      const boxesNow = [...workers.children].sort((a, b) => byNumber(a.dataset.node, b.dataset.node));
+      workers.append(...boxesNow);
+    }
+    // A grid that keeps 3 to 10 nodes on one screen: 2 columns up to 4 nodes, 3 up to 9, then 4.
+    const count = workers.children.length;
+    workers.style.setProperty("--cols", count <= 1 ? 1 : count <= 4 ? 2 : count <= 9 ? 3 : 4);
+    dirty.add("Pod");
+  }
+
   function podChip(pod) {
     const id = `pod-${pod.ns}-${pod.name}`;
     let li = document.getElementById(id);
@@ -173,54 +288,90 @@
       li.id = id;
       const b = el("button", "chip");
       b.type = "button";
+      b.tabIndex = -1;
       b.dataset.why = k("Pod", pod.ns, pod.name);
       b.append(el("span", "n"), el("span", "i"), el("span", "ip"), el("span", "s"));
       li.append(b);
     }
+    if (li.dataset.rv === String(pod.rv)) return li;
+    li.dataset.rv = pod.rv;
     const b = li.firstElementChild;
     b.className = `chip ${phaseClass(pod.status)}`;
+    b.dataset.owner = pod.owner || "";
     b.querySelector(".n").textContent = pod.name;
     b.querySelector(".i").textContent = pod.image || "";
     b.querySelector(".ip").textContent = pod.ip || "";
     b.querySelector(".s").textContent = pod.status;
-    const label = `${pod.name} ${pod.status} ${pod.image || ""} ${pod.ip || ""}`;
+    const label = `${pod.name} ${pod.status} ${pod.image || ""} ${pod.ip || ""}`.trim();
     b.title = label;
     b.setAttribute("aria-label", label);
     return li;
   }
 
+  // The line above a ReplicaSet's dots: its name and how many of its pods are in each phase, in words.
+  function groupHead(ul, owner, pods) {
+    const id = `grp-${ul.dataset.pods || "none"}-${owner || "none"}`;
+    let li = document.getElementById(id);
+    if (!li) {
+      li = el("li", "group-head");
+      li.id = id;
+    }
+    const counts = new Map();
+    for (const p of pods) counts.set(p.status, (counts.get(p.status) || 0) + 1);
+    const sig = `${owner}|${pods.length}|${[...counts].join(",")}`;
+    if (li.dataset.sig !== sig) {
+      li.dataset.sig = sig;
+      const parts = [...counts].sort((a, b) => b[1] - a[1])
+        .map(([status, n]) => el("span", `count ${phaseClass(status)}`, `${n} ${status}`));
+      li.replaceChildren(el("span", "owner", `${owner || "–"} · ${pods.length}`), ...parts);
+    }
+    return li;
+  }
+
   function renderPods() {
     const lists = new Map([...document.querySelectorAll("[data-pods]")].map((ul) => [ul.dataset.pods, ul]));
-    const seen = new Set();
+    const placed = new Map([...lists.values()].map((ul) => [ul, []]));
     const hidden = new Map();
-    for (const pod of ofKind("Pod").sort((a, b) => (a.created || "").localeCompare(b.created || ""))) {
+    for (const pod of ofKind("Pod")) {
       const ul = lists.get(pod.node) || lists.get("");
       if (pod.system && !showSystem) {
         hidden.set(ul, (hidden.get(ul) || 0) + 1);
         continue;
       }
-      const li = podChip(pod);
-      seen.add(li.id);
-      if (li.parentElement !== ul) ul.append(li);
+      placed.get(ul).push(pod);
     }
-    for (const ul of lists.values()) {
-      for (const li of [...ul.children]) if (li.id && !seen.has(li.id)) li.remove();
-      let summary = ul.querySelector(".system-summary");
+    const focused = document.activeElement;
+    for (const [ul, pods] of placed) {
+      pods.sort((a, b) => (a.owner || "").localeCompare(b.owner || "") || (a.created || "").localeCompare(b.created || "")
+        || a.name.localeCompare(b.name));
+      const dense = pods.length > FULL_CHIPS;
+      const want = [];
       const n = hidden.get(ul) || 0;
-      if (n && !summary) {
-        summary = el("li", "system-summary");
-        ul.prepend(summary);
+      if (n) {
+        let summary = ul.querySelector(".system-summary");
+        if (!summary) summary = el("li", "system-summary");
+        summary.textContent = W.system.replace("%s", n);
+        want.push(summary);
       }
-      if (summary) {
-        if (n) summary.textContent = W.system.replace("%s", n);
-        else summary.remove();
+      let i = 0;
+      while (i < pods.length) {
+        let j = i;
+        while (j < pods.length && pods[j].owner === pods[i].owner) j += 1;
+        if (dense) want.push(groupHead(ul, pods[i].owner, pods.slice(i, j)));
+        for (const p of pods.slice(i, j)) want.push(podChip(p));
+        i = j;
       }
-      // Many pods on one node: chips condense to coloured tiles (name and status stay in the tooltip).
-      const count = ul.querySelectorAll(".chip").length;
-      ul.classList.toggle("dense", count > 12);
-      ul.classList.toggle("tiny", count > 48);
-      ul.closest(".unscheduled")?.classList.toggle("empty", count === 0);
+      const have = ul.children;
+      if (have.length !== want.length || want.some((x, idx) => have[idx] !== x)) ul.replaceChildren(...want);
+      ul.classList.toggle("dense", dense);
+      ul.closest(".unscheduled")?.classList.toggle("empty", pods.length === 0);
+      // One tab stop per node: the arrow keys move between its pods (roving tabindex).
+      const chips = ul.querySelectorAll(".chip");
+      let stop = [...chips].find((c) => c.tabIndex === 0) || chips[0];
+      for (const c of chips) c.tabIndex = c === stop ? 0 : -1;
+      stop = null;
     }
+    if (focused && focused !== document.activeElement && focused.isConnected) focused.focus({ preventScroll: true });
   }
 
   const matches = (selector, labels) =>
@@ -229,37 +380,86 @@
   function renderServices() {
     const box = document.getElementById("services");
     const services = ofKind("Service").filter((s) => s.ns !== "kube-system");
-    box.replaceChildren(...services.map((s) => {
+    const cards = services.map((s) => {
       const ep = objects.get(k("Endpoints", s.ns, s.name));
-      const b = el("button", "svc");
+      const id = `svc-${s.ns}-${s.name}`;
+      const b = document.getElementById(id) || el("button", "svc");
       b.type = "button";
-      b.id = `svc-${s.ns}-${s.name}`;
+      b.id = id;
       b.dataset.why = k("Service", s.ns, s.name);
-      b.append(el("strong", "", s.name), el("span", `type type-${s.type}`, s.type),
+      b.replaceChildren(el("strong", "", s.name), el("span", `type type-${s.type}`, s.type),
         el("span", "ip", s.clusterIP || ""), el("span", "ports", s.ports || ""),
         el("span", "eps", W.endpoints.replace("%s", ep ? (ep.ips || []).length : 0)));
       return b;
-    }));
-    drawWires();
+    });
+    if (cards.length !== box.children.length || cards.some((c, i) => box.children[i] !== c)) box.replaceChildren(...cards);
   }
 
+  // Lines from each Service to what it selects: to every pod while there are few, otherwise one line per node
+  // ending at a badge in the node box that counts the node's selected pods and how many are ready endpoints.
   function drawWires() {
     const svg = document.getElementById("wires");
     const f = figure.getBoundingClientRect();
     svg.setAttribute("viewBox", `0 0 ${f.width} ${f.height}`);
+    const services = ofKind("Service").filter((s) => s.ns !== "kube-system");
+    const pods = ofKind("Pod");
+    const selected = services.map((s) => [s, pods.filter((p) => p.ns === s.ns && matches(s.selector, p.labels))]);
+    const bundled = selected.reduce((n, [, ps]) => n + ps.length, 0) > PER_POD_WIRES;
+    svg.classList.toggle("behind", bundled);
+    const badges = new Map([...document.querySelectorAll(".node [data-wires]")].map((d) => [d.dataset.wires, []]));
     const lines = [];
-    for (const s of ofKind("Service")) {
+    selected.forEach(([s, ps], index) => {
       const card = document.getElementById(`svc-${s.ns}-${s.name}`);
-      if (!card) continue;
+      if (!card) return;
       const ready = new Set(objects.get(k("Endpoints", s.ns, s.name))?.ips || []);
-      const [sx, sy] = centre(card);
-      const pods = ofKind("Pod").filter((p) => p.ns === s.ns && matches(s.selector, p.labels));
-      for (const p of pods.slice(0, 60)) {
-        const chip = document.getElementById(`pod-${p.ns}-${p.name}`);
-        if (!chip) continue;
-        const [px, py] = centre(chip);
-        const cls = ready.has(p.ip) ? "wire ready" : "wire";
-        lines.push(`<line class="${cls}" x1="${sx}" y1="${sy - 14}" x2="${px}" y2="${py}"/>`);
+      const [sx, sy] = centre(card, f);
+      if (!bundled) {
+        for (const p of ps) {
+          const chip = document.getElementById(`pod-${p.ns}-${p.name}`);
+          if (!chip) continue;
+          const [px, py] = centre(chip, f);
+          const cls = ready.has(p.ip) ? "wire ready" : "wire";
+          lines.push(`<line class="${cls}" x1="${sx}" y1="${sy - 14}" x2="${px}" y2="${py}"/>`);
+        }
+        return;
+      }
+      const perNode = new Map();
+      for (const p of ps) {
+        if (!p.node || !badges.has(p.node)) continue;
+        const n = perNode.get(p.node) || { total: 0, ready: 0 };
+        n.total += 1;
+        if (ready.has(p.ip)) n.ready += 1;
+        perNode.set(p.node, n);
+      }
+      for (const [node, n] of perNode) {
+        const badge = el("span", `svc-badge ${n.ready === n.total ? "ready" : ""}`,
+          W.svcOnNode.replace("%(name)s", s.name).replace("%(ready)s", n.ready).replace("%(total)s", n.total));
+        badge.dataset.svc = s.name;
+        badge.dataset.index = index;
+        badges.get(node).push(badge);
+      }
+    });
+    for (const [node, list] of badges) {
+      const holder = document.querySelector(`.node [data-wires="${CSS.escape(node)}"]`);
+      const sig = list.map((b) => b.textContent).join("|");
+      if (holder.dataset.sig !== sig) {
+        holder.dataset.sig = sig;
+        holder.replaceChildren(...list);
+      }
+    }
+    if (bundled) {
+      for (const holder of document.querySelectorAll(".node [data-wires]")) {
+        for (const badge of holder.children) {
+          const card = document.getElementById(`svc-default-${badge.dataset.svc}`)
+            || document.querySelector(`.svc[id$="-${CSS.escape(badge.dataset.svc)}"]`);
+          if (!card) continue;
+          const [sx, sy] = centre(card, f);
+          const r = badge.getBoundingClientRect();
+          const x = r.left - f.left + r.width / 2;
+          const y = r.bottom - f.top;
+          const cls = badge.classList.contains("ready") ? "trunk ready" : "trunk";
+          lines.push(`<line class="${cls}" x1="${sx + Number(badge.dataset.index) * 10}" y1="${sy - 14}" x2="${x}" y2="${y}"/>`);
+        }
       }
     }
     svg.innerHTML = lines.join("");
@@ -273,7 +473,10 @@
       return;
     }
     const podsByOwner = new Map();
-    for (const p of ofKind("Pod")) podsByOwner.set(p.owner, [...(podsByOwner.get(p.owner) || []), p]);
+    for (const p of ofKind("Pod")) {
+      if (!podsByOwner.has(p.owner)) podsByOwner.set(p.owner, []);
+      podsByOwner.get(p.owner).push(p);
+    }
     box.replaceChildren(...deps.map((d) => {
       const sets = ofKind("ReplicaSet").filter((r) => r.ns === d.ns && r.owner === d.name)
         .sort((a, b) => Number(a.revision) - Number(b.revision));
@@ -292,16 +495,23 @@
       const newest = live.length ? live[live.length - 1].name : "";
       for (const r of live) {
         const col = el("div", `set ${r.name === newest ? "new" : "old"}`);
+        const why = el("button", "rs-why", r.name);
+        why.type = "button";
+        why.dataset.why = k("ReplicaSet", r.ns, r.name);
+        why.setAttribute("aria-label", W.whyOf.replace("%s", `ReplicaSet ${r.name}`));
         col.append(el("h4", "", `${r.name === newest ? W.newSet : W.oldSet} · ${W.revision} ${r.revision}`),
-          el("p", "", `${r.name}`), el("p", "img", r.image || ""),
+          why, el("p", "img", r.image || ""),
           el("p", "", `${W.desired} ${r.desired || 0} · ${W.current} ${r.current || 0} · ${W.ready} ${r.ready || 0}`));
+        // Each phase in words with its count, then one small square per pod (up to 60).
+        const owned = podsByOwner.get(r.name) || [];
+        const counts = new Map();
+        for (const p of owned) counts.set(p.status, (counts.get(p.status) || 0) + 1);
+        const line = el("p", "counts");
+        for (const [status, n] of counts) line.append(el("span", `count ${phaseClass(status)}`, `${n} ${status}`), " ");
         const ul = el("ul", "mini");
-        for (const p of podsByOwner.get(r.name) || []) {
-          const t = el("li", `chip ${phaseClass(p.status)}`);
-          t.title = `${p.name} ${p.status}`;
-          ul.append(t);
-        }
-        col.append(ul);
+        ul.setAttribute("aria-hidden", "true");
+        for (const p of owned.slice(0, 60)) ul.append(el("li", `chip ${phaseClass(p.status)}`));
+        col.append(line, ul);
         cols.append(col);
       }
       card.append(cols);
@@ -309,8 +519,14 @@
       for (const s of ofKind("Service").filter((s) => s.ns === d.ns && pods.some((p) => matches(s.selector, p.labels)))) {
         const ep = objects.get(k("Endpoints", s.ns, s.name));
         const line = el("p", "endpoints", `${W.serviceEndpoints.replace("%s", s.name)} `);
-        for (const ip of ep?.ips || []) {
-          line.append(el("code", owners.get(ip) === newest ? "ep new" : "ep old", ip), " ");
+        const ips = ep?.ips || [];
+        if (ips.length > 12) {
+          // Many endpoints: how many point at the new ReplicaSet's pods and how many at the old ones.
+          const fresh = ips.filter((ip) => owners.get(ip) === newest).length;
+          line.append(el("code", "ep new", `${fresh} ${W.newSet}`), " ",
+            el("code", "ep old", `${ips.length - fresh} ${W.oldSet}`));
+        } else {
+          for (const ip of ips) line.append(el("code", owners.get(ip) === newest ? "ep new" : "ep old", ip), " ");
         }
         card.append(line);
       }
@@ -330,9 +546,11 @@
     document.getElementById("etcd-revision").textContent = `${W.etcdRevision} ${revision} · ${etcd.size} ${W.keys}`;
   }
 
+  const parsed = new Map();
   function age(ts) {
     if (!ts) return "<unknown>";
-    const s = Math.max(0, Math.floor((Date.now() - Date.parse(ts)) / 1000));
+    if (!parsed.has(ts)) parsed.set(ts, Date.parse(ts));
+    const s = Math.max(0, Math.floor((Date.now() - parsed.get(ts)) / 1000));
     if (s < 120) return `${s}s`;
     if (s < 600) return `${Math.floor(s / 60)}m${s % 60 ? (s % 60) + "s" : ""}`;
     if (s < 3600) return `${Math.floor(s / 60)}m`;
@@ -340,25 +558,19 @@
     return `${Math.floor(s / 86400)}d`;
   }
 
+  const esc = (v) => String(v).replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[ch]);
+
+  // A kubectl table as one HTML string: 300 rows are one parse, not 2000 createElement calls. A long table
+  // scrolls in its own focusable region, so the page stays one screen of panels.
   function table(title, head, rows) {
-    const wrap = el("div", "kget");
-    wrap.append(el("h3", "", title));
-    const t = el("table");
-    const tr = el("tr");
-    head.forEach((h) => tr.append(el("th", "", h)));
-    t.append(el("thead"));
-    t.tHead.append(tr);
-    const tb = el("tbody");
-    for (const r of rows) {
-      const row = el("tr");
-      r.forEach((c) => row.append(el("td", "", String(c))));
-      tb.append(row);
-    }
-    t.append(tb);
-    wrap.append(rows.length ? t : el("p", "muted", W.noResources));
-    return wrap;
+    const body = rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("");
+    const inner = rows.length
+      ? `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${body}</tbody></table>`
+      : `<p class="muted">${esc(W.noResources)}</p>`;
+    return `<div class="kget" tabindex="0" role="region" aria-label="${esc(title)}"><h3>${esc(title)}</h3>${inner}</div>`;
   }
 
+  const tableHtml = [];
   function renderTables() {
     const inDefault = (o) => o.ns === "default";
     const byName = (a, b) => a.name.localeCompare(b.name);
@@ -367,7 +579,7 @@
     const pods = ofKind("Pod").filter(inDefault).sort(byName);
     const svcs = ofKind("Service").filter(inDefault).sort(byName);
     const events = ofKind("Event").filter(inDefault).sort((a, b) => (b.last || "").localeCompare(a.last || "")).slice(0, 12);
-    document.getElementById("tables").replaceChildren(
+    const html = [
       table("kubectl get deployments", ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
         deps.map((d) => [d.name, `${d.ready || 0}/${d.replicas || 0}`, d.updated || 0, d.available || 0, age(d.created)])),
       table("kubectl get replicasets", ["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
@@ -378,37 +590,72 @@
         svcs.map((s) => [s.name, s.type, s.clusterIP || "None", "<none>", s.ports, age(s.created)])),
       table("kubectl get events", ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
         events.map((e) => [age(e.last), e.type || "", e.reason || "", e.object || "", e.message || ""])),
-    );
+    ];
+    // Only the tables whose text changed are replaced (keeping where the reader scrolled them).
+    const box = document.getElementById("tables");
+    if (box.children.length !== html.length) box.replaceChildren(...html.map(() => el("div")));
+    html.forEach((h, i) => {
+      if (tableHtml[i] === h) return;
+      tableHtml[i] = h;
+      const old = box.children[i];
+      const scroll = old.scrollTop;
+      const wrap = document.createElement("template");
+      wrap.innerHTML = h;
+      const fresh = wrap.content.firstElementChild;
+      old.replaceWith(fresh);
+      fresh.scrollTop = scroll;
+    });
     const names = document.getElementById("deployment-names");
     names.replaceChildren(...deps.map((d) => Object.assign(el("option"), { value: d.name })));
   }
 
+  // One drawing per animation frame, whatever the number of changes since the last; the heavy panels (rollouts,
+  // etcd keys, kubectl tables) at most every HEAVY_MS, so a burst never makes a frame long.
+  const HEAVY_MS = 250;
   let frame = 0;
-  let lastTables = 0;
-  let tablesDue = false;
+  let lastHeavy = 0;
+  let heavyDue = false;
+  let heavyTimer = 0;
   function schedule() {
     if (!frame) frame = requestAnimationFrame(render);
+  }
+  // Each part of a frame is a User Timing measure ("kubeplay:pods" …), to see in the browser's performance tools.
+  function timed(name, draw) {
+    const start = performance.now();
+    draw();
+    performance.measure(`kubeplay:${name}`, { start });
   }
   function render() {
     frame = 0;
     const any = (...kinds) => kinds.some((x) => dirty.has(x));
-    if (any("Pod", "Node")) renderPods();
-    if (any("Pod", "Service", "Endpoints")) renderServices();
-    if (any("Pod", "Deployment", "ReplicaSet", "Endpoints", "Service")) renderRollouts();
-    if (any("etcd")) renderEtcd();
-    if (dirty.size) tablesDue = true;
-    dirty.clear();
-    // Tables are the heaviest part: at most ~3 times a second.
-    if (tablesDue) {
-      const wait = 300 - (performance.now() - lastTables);
-      if (wait <= 0) {
-        renderTables();
-        lastTables = performance.now();
-        tablesDue = false;
-      } else setTimeout(schedule, wait);
+    if (any("Node")) timed("nodes", renderNodes);
+    if (any("Pod", "Node")) timed("pods", renderPods);
+    if (any("Service", "Endpoints")) timed("services", renderServices);
+    if (any("Pod", "Node", "Service", "Endpoints")) timed("wires", drawWires);
+    if (stepsMoved && followSteps) {
+      const list = document.getElementById("steps");
+      list.scrollTop = list.scrollHeight;
     }
+    stepsMoved = false;
+    if (dirty.size) heavyDue = true;
+    dirty.clear();
+    if (!heavyDue) return;
+    const wait = HEAVY_MS - (performance.now() - lastHeavy);
+    if (wait > 0) {
+      if (!heavyTimer) heavyTimer = setTimeout(() => { heavyTimer = 0; schedule(); }, wait);
+      return;
+    }
+    const start = performance.now();
+    timed("rollouts", renderRollouts);
+    timed("etcd", renderEtcd);
+    timed("tables", renderTables);
+    if (revisionsDue) body.dispatchEvent(new CustomEvent("kubeplay:revisions"));
+    revisionsDue = false;
+    // Heavy panels take at most a fifth of the main thread: a slow pass pushes the next one further away.
+    lastHeavy = performance.now() + 4 * Math.max(0, performance.now() - start - HEAVY_MS / 4);
+    heavyDue = false;
   }
-  setInterval(() => { tablesDue = true; schedule(); }, 5000); // AGE columns move on
+  setInterval(() => { heavyDue = true; schedule(); }, 5000); // AGE columns move on
 
   // ---------------------------------------------------------------------------------------------------------
   // The socket
@@ -420,6 +667,7 @@
     const ws = new WebSocket(`${scheme}://${location.host}/ws/p/${slug}/?lang=${body.dataset.lang}`);
     ws.onopen = () => { retry = 1000; };
     ws.onmessage = (e) => {
+      const start = performance.now();
       const msg = JSON.parse(e.data);
       if (msg.type === "state") {
         queue.length = 0;
@@ -428,13 +676,21 @@
         live.classList.add("on");
         return;
       }
-      // A change with a step is drawn when its step is told, so the chips move in time with the story.
-      for (const c of msg.changes) {
-        if (c.step) queue.push(c);
+      // A change with a step is drawn when its step is told, so the chips move in time with the story; the
+      // others wait behind it, so every object still takes its writes in revision order.
+      const before = {};
+      for (const entry of msg.changes) {
+        const c = { type: "MODIFIED", ...entry }; // `type` is left out when it is MODIFIED
+        for (const f of CARRIED) {
+          if (f in entry) before[f] = entry[f];
+          else if (f in before && (f !== "path" || entry.step)) c[f] = before[f];
+        }
+        if (c.step || queue.length) queue.push(c);
         else applyChange(c);
       }
       schedule();
       drain();
+      performance.measure("kubeplay:message", { start });
     };
     ws.onclose = () => {
       live.textContent = W.reconnecting;
@@ -454,11 +710,29 @@
     schedule();
   });
 
+  // "Why?" for a pod, a ReplicaSet or a Service: every one is a button, so Enter opens it too; from the keyboard
+  // (a click with detail 0) the focus follows to the panel.
   document.addEventListener("click", (e) => {
     const target = e.target.closest("[data-why]");
     if (!target) return;
     const [kind, ns, name] = target.dataset.why.split("/");
-    window.htmx.ajax("GET", `${body.dataset.whyUrl}${kind}/${ns}/${name}`, { target: "#why" });
+    const request = window.htmx.ajax("GET", `${body.dataset.whyUrl}${kind}/${ns}/${name}`, { target: "#why" });
+    if (e.detail === 0) request.then(() => document.getElementById("why").focus());
+  });
+
+  // A node's pods are one tab stop; the arrow keys, Home and End move between them (roving tabindex).
+  document.addEventListener("keydown", (e) => {
+    const chip = e.target.closest?.("[data-pods] .chip");
+    if (!chip) return;
+    const chips = [...chip.closest("[data-pods]").querySelectorAll(".chip")];
+    const i = chips.indexOf(chip);
+    const next = { ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0,
+      End: chips.length - 1 }[e.key];
+    if (next === undefined || !chips[next]) return;
+    e.preventDefault();
+    chip.tabIndex = -1;
+    chips[next].tabIndex = 0;
+    chips[next].focus();
   });
 
   document.body.addEventListener("kubeplay:tempo", (e) => {
@@ -473,6 +747,7 @@
     if (form.matches && form.matches("form[hx-post$='/deploy']")) {
       const name = form.elements.name.value.trim();
       document.querySelectorAll("input.dep, #curl-target").forEach((i) => { i.value = name; });
+      document.getElementById("rollback-name").dispatchEvent(new Event("change"));
     }
   });
 
