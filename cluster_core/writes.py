@@ -10,6 +10,8 @@ loops that must look again. `do_create` / `do_update` / `do_delete` are the API-
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -49,6 +51,8 @@ class Batch:
     playground: Playground
     actor: str
     ops: list[_Op] = field(default_factory=list)
+    # Rows that are not cluster objects (container logs) written in the same transaction, without feed rows.
+    rows: list[tuple[type, list]] = field(default_factory=list)
 
     def create(self, obj: KubeObject, message: str = "", detail: dict | None = None) -> KubeObject:
         obj.playground = self.playground
@@ -64,11 +68,20 @@ class Batch:
         self.ops.append(_Op("delete", obj, message, detail or {}, obj.resource_version))
         return obj
 
+    def add_rows(self, model: type, objs: list) -> None:
+        """Plain rows (no primary keys read back) to insert when the batch commits."""
+        if objs:
+            self.rows.append((model, objs))
+
     def __len__(self) -> int:
         return len(self.ops)
 
     def commit(self) -> list[SimpleNamespace]:
+        """Write everything in one transaction; returns the feed rows (their `object` and `detail` as the JSON
+        text stored)."""
         if not self.ops:
+            for model, objs in self.rows:
+                insert_rows(model, objs)
             return []
         pg = self.playground
         n = len(self.ops)
@@ -78,19 +91,22 @@ class Batch:
             Playground.objects.filter(pk=pg.pk).update(revision=F("revision") + n)
             top = Playground.objects.values_list("revision", flat=True).get(pk=pg.pk)
             rv = top - n + 1
-            creates: dict[type, list[KubeObject]] = {}
-            updates: dict[type, list[tuple[KubeObject, int]]] = {}
-            changes: list[Change] = []
+            creates: dict[type, list[tuple[KubeObject, dict]]] = {}
+            updates: dict[type, list[tuple[KubeObject, int, dict]]] = {}
+            changes: list[SimpleNamespace] = []
             for op in self.ops:
                 obj = op.obj
                 obj.resource_version = rv
                 obj.sync_columns()
                 model = type(obj)
+                # Each JSON column is encoded once: the same text goes into the object's row and, inside the
+                # object as the API serves it, into the feed row.
+                encoded = {name: encode_json(getattr(obj, name)) for name in _JSON_COLUMNS}
                 if op.kind == "create":
-                    creates.setdefault(model, []).append(obj)
+                    creates.setdefault(model, []).append((obj, encoded))
                     typ = "ADDED"
                 elif op.kind == "update":
-                    updates.setdefault(model, []).append((obj, op.expected_rv))
+                    updates.setdefault(model, []).append((obj, op.expected_rv, encoded))
                     typ = "MODIFIED"
                 else:
                     deleted, _ = model.objects.filter(pk=obj.pk, resource_version=op.expected_rv).delete()
@@ -107,10 +123,10 @@ class Batch:
                         namespace=obj.namespace,
                         name=obj.name,
                         uid=obj.uid,
-                        object=obj.to_k8s(),
+                        object=object_json(obj, encoded),
                         actor=self.actor,
                         message=op.message,
-                        detail=op.detail,
+                        detail=encode_json(op.detail),
                         committed_at=None,
                     )
                 )
@@ -118,15 +134,12 @@ class Batch:
             for model, items in updates.items():
                 _conditional_update(model, items)
             try:
-                for model, objs in creates.items():
+                for model, pairs in creates.items():
                     with transaction.atomic():
-                        if model is Event:
-                            # Nothing reads an Event's pk back: take the short road, as for the feed rows.
-                            insert_rows(model, objs)
-                        else:
-                            model.objects.bulk_create(objs)
+                        # Nothing reads an Event's pk back: no RETURNING for those, as for the feed rows.
+                        insert_rows(model, [o for o, _ in pairs], [e for _, e in pairs], returning=model is not Event)
             except IntegrityError as exc:
-                first = next(iter(creates.values()))[0]
+                first = next(iter(creates.values()))[0][0]
                 raise AlreadyExists.of(type(first).PLURAL, type(first).GROUP, first.name) from exc
             # The feed row's commit time is taken last, just before the transaction commits: latency measured
             # from it (the page, the benchmarks) does not include this batch's own writing.
@@ -134,6 +147,8 @@ class Batch:
             for c in changes:
                 c.committed_at = committed
             insert_rows(Change, changes)
+            for model, objs in self.rows:
+                insert_rows(model, objs)
             touched = [_summary(c, op.obj) for c, op in zip(changes, self.ops, strict=True)]
             transaction.on_commit(lambda: nudge.send(pg.pk, touched, top))
         nudge.note(touched)
@@ -141,19 +156,82 @@ class Batch:
         return changes
 
 
+_JSON_COLUMNS = ("labels", "annotations", "owner_references", "finalizers", "spec", "status")
+
+
+class Encoded(str):
+    """JSON text already encoded for a JSONField column: written as it is."""
+
+
+def encode_json(value) -> Encoded:
+    """What Django's JSONField stores for `value` (no custom encoder is used here), without the encoder for the
+    empty maps and lists most metadata of generated objects has."""
+    if type(value) is dict and not value:
+        return Encoded("{}")
+    if type(value) is list and not value:
+        return Encoded("[]")
+    return Encoded(json.dumps(value))
+
+
+def object_json(obj: KubeObject, encoded: dict[str, str]) -> Encoded:
+    """`json.dumps(obj.to_k8s())`, built from the already encoded spec and status (JSON text composes)."""
+    body = obj.spec or {}
+    if obj.BODY_AT_TOP and body.keys() & {"kind", "apiVersion", "metadata"}:
+        return encode_json(obj.to_k8s())  # the body would replace a header field in place
+    head = f'{_header(type(obj))}{json.dumps(obj.metadata())}'
+    spec = encoded["spec"] if obj.spec else "{}"
+    if obj.BODY_AT_TOP:
+        return Encoded(f"{head}, {spec[1:]}" if body else head + "}")
+    status = encoded["status"] if obj.status else "{}"
+    return Encoded(f'{head}, "spec": {spec}, "status": {status}}}')
+
+
+@functools.cache
+def _header(model: type[KubeObject]) -> str:
+    return f'{{"kind": {json.dumps(model.KIND)}, "apiVersion": {json.dumps(model.API_VERSION)}, "metadata": '
+
+
 def _db_value(field):
-    """A fast converter from a model field's Python value to what the database driver takes."""
+    """A fast converter from a model field's Python value to what the database driver takes (None: as it is)."""
     from django.db.models import DateTimeField, JSONField
 
     if isinstance(field, JSONField):
-        return lambda v: connection.ops.adapt_json_value(v, field.encoder)
+        if field.encoder is not None:
+            return lambda v: connection.ops.adapt_json_value(v, field.encoder)
+        return lambda v: v if type(v) is Encoded else encode_json(v)
     if isinstance(field, DateTimeField):
-        return connection.ops.adapt_datetimefield_value
-    return lambda v: v
+        adapt = connection.ops.adapt_datetimefield_value
+        last: list = [None, None]
+
+        def convert(v):
+            # A batch stamps many rows with the same datetime object: convert it once.
+            if v is not last[0]:
+                last[0], last[1] = v, adapt(v)
+            return last[1]
+
+        return convert
+    return None
 
 
-def insert_rows(model, objs: list) -> None:
-    """INSERT many rows in one executemany, without reading primary keys back (feed rows, Events).
+def _rows(fields: list, objs: list, encoded: list[dict] | None) -> list[list]:
+    convert = [(f.attname, _db_value(f)) for f in fields]
+    rows = []
+    for i, o in enumerate(objs):
+        values = o.__dict__
+        if encoded is not None:
+            values = {**values, **encoded[i]}
+        try:
+            rows.append([values[name] if c is None else c(values[name]) for name, c in convert])
+        except KeyError:  # a deferred column: let the model load it
+            values = {name: getattr(o, name) for name, _ in convert} | (encoded[i] if encoded is not None else {})
+            rows.append([values[name] if c is None else c(values[name]) for name, c in convert])
+    return rows
+
+
+def insert_rows(model, objs: list, encoded: list[dict] | None = None, returning: bool = False) -> None:
+    """INSERT many rows, each value prepared once by a plain converter (`encoded` gives JSON columns already
+    encoded, per object). Without `returning` it is one executemany and nobody reads the primary keys back (feed
+    rows, Events); with it, multi-row INSERTs … RETURNING id set each object's pk, as `bulk_create` does.
 
     `bulk_create` prepares every value through several layers; for thousands of rows a burst of scaling writes,
     that preparation costs more than the database itself.
@@ -161,18 +239,26 @@ def insert_rows(model, objs: list) -> None:
     if not objs:
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    convert = [_db_value(f) for f in fields]
     qn = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
-    rows = [[c(getattr(o, f.attname)) for f, c in zip(fields, convert, strict=True)] for o in objs]
+    head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) VALUES "
+    one = f"({', '.join(['%s'] * len(fields))})"
+    rows = _rows(fields, objs, encoded)
     with connection.cursor() as cur:
-        cur.executemany(sql, rows)
+        if not returning:
+            cur.executemany(head + one, rows)
+            return
+        size = max(1, connection.ops.bulk_batch_size(fields, objs))
+        for start in range(0, len(rows), size):
+            part = rows[start : start + size]
+            cur.execute(f"{head}{', '.join([one] * len(part))} RETURNING {qn('id')}",
+                        [v for row in part for v in row])
+            for obj, (pk,) in zip(objs[start : start + size], cur.fetchall(), strict=True):
+                obj.pk = pk
+                obj._state.adding = False
+                obj._state.db = connection.alias
 
 
-def _conditional_update(model: type[KubeObject], items: list[tuple[KubeObject, int]]) -> None:
+def _conditional_update(model: type[KubeObject], items: list[tuple[KubeObject, int, dict]]) -> None:
     """UPDATE … WHERE id = ? AND resource_version = <the version it was read at>, for many rows in one call.
 
     A row whose version moved on matches nothing: the row count comes up short and the whole batch is a Conflict.
@@ -183,16 +269,14 @@ def _conditional_update(model: type[KubeObject], items: list[tuple[KubeObject, i
         f"UPDATE {qn(model._meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f in fields)} "
         f"WHERE {qn('id')} = %s AND {qn('resource_version')} = %s"
     )
-    params = [
-        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] + [obj.pk, expected]
-        for obj, expected in items
-    ]
+    rows = _rows(fields, [obj for obj, _, _ in items], [enc for _, _, enc in items])
+    params = [row + [obj.pk, expected] for row, (obj, expected, _) in zip(rows, items, strict=True)]
     with connection.cursor() as cur:
         cur.executemany(sql, params)
         matched = cur.rowcount
     if matched != len(items):
         stale = items[0][0]
-        for obj, _expected in items:
+        for obj, _expected, _ in items:
             if not model.objects.filter(pk=obj.pk, resource_version=obj.resource_version).exists():
                 stale = obj
                 break

@@ -2,9 +2,8 @@
 list them all — through the real loops (the same reconcile code the workers run), batching as Kubernetes does.
 
 The floor F is, in the same run, plain bulk ORM writes of the rows the pipeline had to write (every object insert,
-every update as a row rewrite, every change-feed row, every container log line), replayed from what
-it really wrote, so R/F says how close the control plane gets to the
-database's own speed.
+every update as a row rewrite, every change-feed row, every container log line), replayed from what it really
+wrote, so R/F says how close the control plane gets to the database's own speed through the ORM.
 """
 
 from __future__ import annotations

@@ -261,3 +261,43 @@ def test_it_schedules_500_pending_pods_in_one_cycle(pg, django_assert_max_num_qu
     on = list(Pod.objects.filter(playground=pg).values_list("node_name", flat=True))
     assert on.count("") == 0
     assert abs(on.count("k8s-node1") - on.count("k8s-node2")) <= 2
+
+
+def _many_nodes(n=12):
+    return [bootstrap.node_object(f"k8s-node{i:02d}", f"192.168.56.{10 + i}", f"10.244.{i}.0/24", cpu="4",
+                                  memory="8192Mi") for i in range(n)]
+
+
+def test_it_decides_the_same_with_and_without_the_equivalence_cache():
+    ns = _many_nodes()
+    replicas = [pod(f"test1-857949f6d6-{i:03d}", cpu="300m", owner="rs-uid") for i in range(60)]
+    cached, fresh = scheduler.snapshot(ns, []), scheduler.snapshot(ns, [])
+    for p in replicas:
+        a = scheduler.decide(p, ns, cached)
+        fresh.results.clear()
+        fresh.static.clear()
+        b = scheduler.decide(p, ns, fresh)
+        assert (a.chosen, a.scores, a.filtered) == (b.chosen, b.scores, b.filtered)
+        if a.chosen:
+            cached.bind(p, cached.nodes[a.chosen].node)
+            fresh.bind(p, fresh.nodes[b.chosen].node)
+
+
+def test_it_keeps_the_chosen_node_and_the_best_alternatives_in_the_detail():
+    from playground.story import scheduling_reason
+
+    ns = _many_nodes()
+    state = scheduler.snapshot(ns, [])
+    for i in range(30):
+        p = pod(f"test1-857949f6d6-{i:03d}", cpu="300m", owner="rs-uid")
+        d = scheduler.decide(p, ns, state)
+        detail = d.detail()
+        assert detail["chosen"] == d.chosen and d.chosen in detail["scores"]
+        assert detail["feasible"] == len(d.scores) == 12
+        assert len(detail["scores"]) <= scheduler.ALTERNATIVES + 3
+        best = sorted(d.scores, key=lambda n: (-d.scores[n]["total"], n))[: scheduler.ALTERNATIVES + 1]
+        assert set(best) <= set(detail["scores"])
+        # The page reads the same reason from the trimmed detail as from every score.
+        full = {"filtered": d.filtered, "scores": d.scores, "chosen": d.chosen}
+        assert scheduling_reason(detail) == scheduling_reason(full)
+        state.bind(p, state.nodes[d.chosen].node)

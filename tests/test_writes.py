@@ -120,3 +120,38 @@ def test_it_rejects_objects_in_a_missing_namespace(pg):
     body["metadata"]["namespace"] = "nowhere"
     with pytest.raises(NotFound):
         writes.do_create(pg, body, "t")
+
+
+def test_it_stores_each_feed_object_as_the_api_serves_it(pg):
+    import json
+
+    from cluster_core import events
+    from cluster_core.models import ConfigMap, Endpoints, Event, Pod
+
+    pod = Pod(namespace="default", name="p", labels={"app": "p"}, spec={"containers": [{"name": "c", "image": "x"}]})
+    b = writes.Batch(pg, "test")
+    objs = [pod, events.new(pod, "Scheduled", "assigned", "default-scheduler"),
+            Endpoints(namespace="default", name="e"), Endpoints(namespace="default", name="f", spec={"subsets": []}),
+            ConfigMap(namespace="default", name="c", spec={"data": {"a": "b"}})]
+    for obj in objs:
+        b.create(obj, "made")
+    b.commit()
+    for obj in objs:
+        change = Change.objects.get(playground=pg, revision=obj.resource_version)
+        assert change.object == obj.to_k8s()
+        assert json.dumps(change.object) == json.dumps(obj.to_k8s())
+    stored = Event.objects.get(playground=pg)
+    assert stored.spec == objs[1].spec and stored.labels == {} and stored.owner_references == []
+    assert Pod.objects.get(playground=pg).pk == pod.pk
+
+
+def test_it_writes_plain_rows_with_the_batch(pg):
+    import datetime as dt
+
+    from cluster_core.models import LogLine, Pod
+
+    b = writes.Batch(pg, "test")
+    b.create(Pod(namespace="default", name="p"), "made")
+    b.add_rows(LogLine, [LogLine(playground=pg, pod_uid="u", container="c", at=dt.datetime.now(dt.UTC), text="hi")])
+    b.commit()
+    assert list(LogLine.objects.filter(playground=pg).values_list("text", flat=True)) == ["hi"]

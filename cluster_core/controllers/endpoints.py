@@ -47,6 +47,14 @@ def target_port(svc_port: dict, pod: Pod) -> int | None:
     return None
 
 
+def _names_target_port(service: Service) -> bool:
+    for sp in (service.spec or {}).get("ports") or []:
+        target = sp.get("targetPort", sp.get("port"))
+        if not isinstance(target, int) and not (isinstance(target, str) and target.isdigit()):
+            return True
+    return False
+
+
 def _address(pod: Pod) -> dict:
     addr = {"ip": pod.status["podIP"]}
     if pod.node_name:
@@ -115,8 +123,13 @@ def reconcile(pg: Playground, key: str = "") -> int:
     pods = []
     if managed:
         namespaces = {s.namespace for s in managed}
-        pods = list(Pod.objects.filter(playground=pg, namespace__in=namespaces, deletion_timestamp__isnull=True)
-                    .exclude(phase__in=TERMINAL).order_by("name"))
+        # Only the columns the desired state is made of; a pod's spec is read only when a Service names its
+        # targetPort (the number is then looked up among the container ports).
+        columns = ["namespace", "name", "uid", "labels", "node_name", "phase", "status", "deletion_timestamp"]
+        if any(_names_target_port(s) for s in managed):
+            columns.append("spec")
+        pods = (Pod.objects.filter(playground=pg, namespace__in=namespaces, deletion_timestamp__isnull=True)
+                .exclude(phase__in=TERMINAL).order_by("name").views(*columns))
     b = Batch(pg, ACTOR)
     for svc in sorted(managed, key=lambda s: (s.namespace, s.name)):
         subsets = desired_subsets(svc, pods)

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db.models import Q
 
 from .. import bootstrap, clock, events, images
 from ..models import Event, LogLine, Node, Playground, Pod
-from ..writes import Batch, insert_rows
+from ..writes import Batch
 from . import kubelet_stages as stages
 
 COMPONENT = "kubelet"
@@ -248,6 +249,7 @@ class Sync:
     batch: Batch
     logs: list[LogLine] = field(default_factory=list)
     _taken: set[str] | None = None
+    _free: Iterator[str] | None = None
 
     def allocate_ip(self, pod: Pod) -> str:
         if (pod.spec or {}).get("hostNetwork"):
@@ -256,7 +258,9 @@ class Sync:
             # Addresses still held by pods on this node (a terminating pod keeps its IP until it is removed).
             held = Pod.objects.filter(playground=self.pg, node_name=self.node.name).values_list("status", flat=True)
             self._taken = {(st or {}).get("podIP") for st in held} - {None, ""}
-        for ip in bootstrap.pod_cidr_hosts((self.node.spec or {}).get("podCIDR") or "0.0.0.0/32"):
+            # One walk over the range per sync: an address passed over was taken, or handed out, already.
+            self._free = bootstrap.pod_cidr_hosts((self.node.spec or {}).get("podCIDR") or "0.0.0.0/32")
+        for ip in self._free:
             if ip not in self._taken:
                 self._taken.add(ip)
                 return ip
@@ -397,7 +401,7 @@ def reconcile(pg: Playground, key: str) -> int:
     )
     for pod in due:
         sync_pod(s, pod)
+    # The start-up lines commit with the pods that went Running.
+    s.batch.add_rows(LogLine, s.logs)
     s.batch.commit()
-    if s.logs:
-        insert_rows(LogLine, s.logs)
     return len(s.batch)

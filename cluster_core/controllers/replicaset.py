@@ -16,12 +16,16 @@ import json
 from collections import Counter
 
 from .. import clock, defaults, events, labels, names
+from ..errors import Conflict
 from ..models import Playground, Pod, ReplicaSet
 from ..writes import Batch, stage_delete
 
 ACTOR = "replicaset-controller"
 
 PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
+# What a reconcile reads of each owned pod to count, claim and rank it (`Pod.objects.views`).
+OBSERVED = ("name", "namespace", "uid", "resource_version", "labels", "owner_references", "status", "phase",
+            "node_name", "deletion_timestamp", "creation_timestamp", "controller_uid")
 
 
 def keys(pg: Playground) -> list[str]:
@@ -152,7 +156,7 @@ def reconcile(pg: Playground, key: str) -> int:
     now = clock.now()
     b = Batch(pg, ACTOR)
     selector = (rs.spec or {}).get("selector")
-    owned = list(Pod.objects.filter(playground=pg, namespace=namespace, controller_uid=rs.uid))
+    owned = Pod.objects.filter(playground=pg, namespace=namespace, controller_uid=rs.uid).views(*OBSERVED)
     pods = _claim(b, rs, selector, owned)
     claimed = len(b.commit() if len(b) else [])
     # A fresh batch: an adopted pod may be picked as a victim below and must not be written twice in one batch.
@@ -168,7 +172,7 @@ def reconcile(pg: Playground, key: str) -> int:
             active += made
             created = len(made)
         elif len(active) > want:
-            victims = rank_victims(active)[: len(active) - want]
+            victims = _whole(rank_victims(active)[: len(active) - want])
             gone = {p.pk for p in victims}
             for pod in victims:
                 stage_delete(b, pod, f"{ACTOR} deleted pod {pod.name}: ReplicaSet {rs.name} has "
@@ -200,6 +204,7 @@ def _claim(b: Batch, rs: ReplicaSet, selector: dict | None, owned: list[Pod]) ->
         if labels.selector_matches(selector, pod.labels):
             mine.append(pod)
         elif pod.deletion_timestamp is None:
+            [pod] = _whole([pod])
             pod.owner_references = [r for r in pod.owner_references if r.get("uid") != rs.uid]
             b.update(pod, f"{ACTOR} released pod {pod.name}: its labels no longer match ReplicaSet {rs.name}")
     if rs.deletion_timestamp is not None or not selector:
@@ -212,6 +217,22 @@ def _claim(b: Batch, rs: ReplicaSet, selector: dict | None, owned: list[Pod]) ->
             b.update(pod, f"{ACTOR} adopted pod {pod.name}: it matches the selector of ReplicaSet {rs.name}")
             mine.append(pod)
     return mine
+
+
+def _whole(pods: list) -> list[Pod]:
+    """The pods this reconcile writes, loaded whole (the others were only observed). One that changed since it
+    was observed is a conflict: the reconcile starts again from a fresh read."""
+    views = [p for p in pods if not isinstance(p, Pod)]
+    loaded = Pod.objects.in_bulk([v.pk for v in views]) if views else {}
+    out = []
+    for p in pods:
+        if not isinstance(p, Pod):
+            whole = loaded.get(p.pk)
+            if whole is None or whole.resource_version != p.resource_version:
+                raise Conflict.of(Pod.PLURAL, Pod.GROUP, p.name)
+            p = whole
+        out.append(p)
+    return out
 
 
 def _create_pods(pg: Playground, b: Batch, rs: ReplicaSet, missing: int, now: dt.datetime):

@@ -115,8 +115,11 @@ class NodeInfo:
     non_zero: Requests = field(default_factory=Requests)
     pods: int = 0
     owners: Counter = field(default_factory=Counter)
+    # Bumped by every pod added: a filter or score computed at an older version is stale.
+    version: int = 0
 
     def add(self, pod: Pod) -> None:
+        self.version += 1
         r, nz = pod_requests(pod), pod_requests(pod, non_zero=True)
         self.requested = Requests(self.requested.cpu + r.cpu, self.requested.memory + r.memory)
         self.non_zero = Requests(self.non_zero.cpu + nz.cpu, self.non_zero.memory + nz.memory)
@@ -140,6 +143,8 @@ class CycleState:
     # The most pods any one node has of each owner, kept as pods are added (the spread score's denominator).
     most: Counter = field(default_factory=Counter)
     static: dict = field(default_factory=dict)
+    # Per class of equivalent pods, per node: (node version, owner's most, filter reason, score row).
+    results: dict = field(default_factory=dict)
 
     def info(self, node: Node) -> NodeInfo:
         return self.nodes[node.name]
@@ -324,10 +329,15 @@ def score_spread(pod: Pod, node: Node, state: CycleState) -> int:
 # Weights as in the default profile: topology spreading counts twice a resource score.
 SCORERS = ((score_least_allocated, 1), (score_spread, 2))
 SCORE_NAMES = {score_least_allocated: "least_allocated", score_spread: "spread"}
+_SCORERS = tuple((s, w, SCORE_NAMES[s]) for s, w in SCORERS)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # One pod's decision (pure)
+
+
+# How many runners-up the change feed keeps beside the chosen node (the page's "Why?" panel shows them).
+ALTERNATIVES = 3
 
 
 @dataclass
@@ -337,26 +347,67 @@ class Decision:
     chosen: str | None
 
     def detail(self) -> dict:
-        return {"filtered": self.filtered, "scores": self.scores, "chosen": self.chosen}
+        """What the feed keeps of the decision: every rejected node with its reason, the chosen node's scores and
+        the best alternatives. With many feasible nodes the others are left out (`feasible` counts them all),
+        but the rows kept always answer the questions `why()` asks the same way as all rows would: the lowest
+        total shows whether everything tied, and a node with at least the chosen one's spread score shows it
+        did not win on spreading alone."""
+        scores = self.scores
+        if self.chosen is not None and len(scores) > ALTERNATIVES + 1:
+            mine = scores[self.chosen]
+            ranked = sorted((n for n in scores if n != self.chosen), key=lambda n: (-scores[n]["total"], n))
+            keep = {self.chosen, *ranked[:ALTERNATIVES], ranked[-1]}
+            keep.update(next(([n] for n in ranked if scores[n]["spread"] >= mine["spread"]), []))
+            scores = {n: scores[n] for n in sorted(keep)}
+        return {"filtered": self.filtered, "scores": scores, "chosen": self.chosen, "feasible": len(self.scores)}
+
+
+def equivalence(pod: Pod) -> tuple | None:
+    """Pods of one owner asking for the same resources get the same answers from every filter and scorer on a
+    node in the same state (the old scheduler's equivalence cache): a cycle over a thousand replicas re-evaluates
+    only the nodes whose state changed since the previous replica."""
+    if not pod.controller_uid:
+        return None
+    return pod.controller_uid, pod_requests(pod), pod_requests(pod, non_zero=True)
+
+
+def evaluate(pod: Pod, node: Node, state: CycleState) -> tuple[str | None, dict[str, int] | None]:
+    """The node's filter reason, or its score row when it fits."""
+    reason = filter_reason(pod, node, state)
+    if reason:
+        return reason, None
+    row = {}
+    total = 0
+    for scorer, weight, name in _SCORERS:
+        row[name] = value = scorer(pod, node, state)
+        total += value * weight
+    row["total"] = total
+    return None, row
 
 
 def decide(pod: Pod, nodes: list[Node], state: CycleState) -> Decision:
+    key = equivalence(pod)
+    known = state.results.setdefault(key, {}) if key is not None else {}
+    # The spread score of every node depends on the most pods any node has of this owner.
+    most = state.most[pod.controller_uid] if pod.controller_uid else 0
     filtered: dict[str, str] = {}
-    feasible = []
+    scores: dict[str, dict[str, int]] = {}
+    best, best_total = None, -1
     for node in nodes:
-        reason = filter_reason(pod, node, state)
+        version = state.nodes[node.name].version
+        hit = known.get(node.name)
+        if hit is None or hit[0] != version or hit[1] != most:
+            hit = known[node.name] = (version, most, *evaluate(pod, node, state))
+        _, _, reason, row = hit
         if reason:
             filtered[node.name] = reason
-        else:
-            feasible.append(node)
-    scores: dict[str, dict[str, int]] = {}
-    for node in feasible:
-        row = {SCORE_NAMES[s]: s(pod, node, state) for s, _ in SCORERS}
-        row["total"] = sum(row[SCORE_NAMES[s]] * w for s, w in SCORERS)
+            continue
         scores[node.name] = row
-    # Highest total wins; equal totals go to the first node by name, so a replay decides the same.
-    chosen = min(scores, key=lambda n: (-scores[n]["total"], n)) if scores else None
-    return Decision(filtered, scores, chosen)
+        total = row["total"]
+        # Highest total wins; equal totals go to the first node by name, so a replay decides the same.
+        if total > best_total or (total == best_total and node.name < best):
+            best, best_total = node.name, total
+    return Decision(filtered, scores, best)
 
 
 _TAINT = re.compile(r"untolerated taint \{(?P<key>[^:]*): (?P<value>[^}]*)\}")
