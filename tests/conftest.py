@@ -26,3 +26,4 @@ def cluster(db, fake_clock, quiet_nudges):
     from cluster_core.bootstrap import create_playground
 
     return create_playground("default", tempo="realtime")
+

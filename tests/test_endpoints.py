@@ -1,9 +1,9 @@
 import pytest
 
-from cluster_core import bootstrap
 from cluster_core.controllers import endpoints
-from cluster_core.models import Change, Endpoints, Namespace, Playground, Pod, Service
+from cluster_core.models import Change, Endpoints, Pod, Service
 from cluster_core.writes import Batch, do_create, do_delete, do_update
+from tests.builders import bare_playground
 
 # ---------------------------------------------------------------------------------------------------------------
 # Pure: desired subsets
@@ -78,12 +78,8 @@ def test_it_describes_changes_in_plain_words():
 
 @pytest.fixture
 def pg(db, fake_clock, quiet_nudges):
-    pg = Playground.objects.create(slug="ep", tempo="realtime")
+    pg = bare_playground("ep")
     b = Batch(pg, "test")
-    for ns in ("default", "kube-system"):
-        b.create(Namespace(name=ns, status={"phase": "Active"}))
-    for name, ip, cidr, cp in bootstrap.NODES:
-        b.create(bootstrap.node_object(name, ip, cidr, cp))
     b.create(Service(namespace="default", name="kubernetes", spec={
         "clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}))
     b.create(Endpoints(namespace="default", name="kubernetes", spec={"subsets": [{

@@ -1,9 +1,10 @@
 import pytest
 
 from cluster_core import clock, writes
-from cluster_core.controllers import deployment, garbage_collector, replicaset
+from cluster_core.controllers import garbage_collector
 from cluster_core.controllers.garbage_collector import Item, plan
 from cluster_core.models import Deployment, Namespace, Node, Playground, Pod, ReplicaSet
+from tests import builders
 
 
 def ref(uid, kind="ReplicaSet", block=True):
@@ -68,22 +69,7 @@ def pg(db, fake_clock, quiet_nudges):
 
 
 def running_deployment(pg, replicas=2):
-    writes.do_create(pg, {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "test1", "labels": {"app": "test1"}},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "test1"}},
-                 "template": {"metadata": {"labels": {"app": "test1"}},
-                              "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}},
-    }, "kubectl")
-    deployment.reconcile(pg, "default/test1")
-    for key in replicaset.keys(pg):
-        replicaset.reconcile(pg, key)
-    b = writes.Batch(pg, "kubelet")
-    for pod in Pod.objects.filter(playground=pg):
-        pod.spec = {**pod.spec, "nodeName": "k8s-node1"}
-        pod.status = {"phase": "Running"}
-        b.update(pod)
-    b.commit()
+    builders.running_deployment(pg, "test1", replicas=replicas)
 
 
 def kubelet_finishes(pg):

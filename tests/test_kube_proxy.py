@@ -1,9 +1,10 @@
 import pytest
 
-from cluster_core import bootstrap, images, kube_proxy
+from cluster_core import images, kube_proxy
 from cluster_core.controllers import endpoints, kubelet, scheduler
-from cluster_core.models import LogLine, Namespace, Playground, Pod
-from cluster_core.writes import Batch, do_create, do_update
+from cluster_core.models import LogLine, Playground, Pod
+from cluster_core.writes import do_create, do_update
+from tests.builders import bare_playground
 
 # ---------------------------------------------------------------------------------------------------------------
 # Pure: reading what the user typed
@@ -27,14 +28,7 @@ def test_it_rejects_a_bad_port_with_curls_words(db):
 
 @pytest.fixture
 def pg(db, fake_clock, quiet_nudges):
-    pg = Playground.objects.create(slug="proxy", tempo="instant")
-    b = Batch(pg, "test")
-    for ns in ("default", "kube-system"):
-        b.create(Namespace(name=ns, status={"phase": "Active"}))
-    for name, ip, cidr, cp in bootstrap.NODES:
-        b.create(bootstrap.node_object(name, ip, cidr, cp))
-    b.commit()
-    return pg
+    return bare_playground("proxy", tempo="instant")
 
 
 def run_pods(pg, app, image, names):

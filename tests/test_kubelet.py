@@ -5,8 +5,9 @@ import pytest
 from cluster_core import bootstrap, clock, images
 from cluster_core.controllers import kubelet
 from cluster_core.controllers import kubelet_stages as stages
-from cluster_core.models import Event, LogLine, Namespace, Node, Playground, Pod
+from cluster_core.models import Event, LogLine, Node, Playground, Pod
 from cluster_core.writes import Batch, do_create, do_delete
+from tests.builders import bare_playground
 
 # ---------------------------------------------------------------------------------------------------------------
 # Pure: the stage table and what the kubelet observes
@@ -72,14 +73,7 @@ def test_it_formats_startup_logs_with_believable_timestamps():
 
 @pytest.fixture
 def pg(db, fake_clock, quiet_nudges):
-    pg = Playground.objects.create(slug="kubelet", tempo="realtime")
-    b = Batch(pg, "test")
-    for ns in ("default", "kube-system"):
-        b.create(Namespace(name=ns, status={"phase": "Active"}))
-    for name, ip, cidr, cp in bootstrap.NODES:
-        b.create(bootstrap.node_object(name, ip, cidr, cp))
-    b.commit()
-    return pg
+    return bare_playground("kubelet", tempo="realtime")
 
 
 def bound_pod(pg, name, node="k8s-node1", image="nginx", **spec):

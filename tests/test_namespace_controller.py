@@ -1,10 +1,11 @@
 import pytest
 
 from cluster_core import writes
-from cluster_core.controllers import deployment, namespace, replicaset
+from cluster_core.controllers import namespace
 from cluster_core.controllers.namespace import deletion_conditions
 from cluster_core.errors import Forbidden
 from cluster_core.models import ConfigMap, Deployment, Event, Namespace, Playground, Pod, ReplicaSet
+from tests import builders
 
 
 @pytest.fixture
@@ -20,24 +21,9 @@ def pg(db, fake_clock, quiet_nudges):
 def demo(pg, replicas=2):
     """Namespace demo with a deployment whose pods run on a node."""
     writes.do_create(pg, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}}, "kubectl")
-    writes.do_create(pg, {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "web", "namespace": "demo", "labels": {"app": "web"}},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}},
-    }, "kubectl")
     writes.do_create(pg, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "demo"},
                           "data": {"a": "1"}}, "kubectl")
-    deployment.reconcile(pg, "demo/web")
-    for key in replicaset.keys(pg):
-        replicaset.reconcile(pg, key)
-    b = writes.Batch(pg, "kubelet")
-    for pod in Pod.objects.filter(playground=pg):
-        pod.spec = {**pod.spec, "nodeName": "k8s-node1"}
-        pod.status = {"phase": "Running"}
-        b.update(pod)
-    b.commit()
+    builders.running_deployment(pg, "web", "demo", replicas=replicas)
 
 
 def in_demo(pg):

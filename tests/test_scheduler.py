@@ -2,8 +2,9 @@ import pytest
 
 from cluster_core import bootstrap, defaults
 from cluster_core.controllers import scheduler
-from cluster_core.models import Event, Namespace, Playground, Pod
+from cluster_core.models import Event, Pod
 from cluster_core.writes import Batch, do_create, do_update
+from tests.builders import bare_playground
 
 TAINT_MESSAGE = (
     "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
@@ -149,14 +150,7 @@ def test_it_says_preemption_might_help_only_for_resources():
 
 @pytest.fixture
 def pg(db, fake_clock, quiet_nudges):
-    pg = Playground.objects.create(slug="sched", tempo="realtime")
-    b = Batch(pg, "test")
-    for ns in ("default", "kube-system"):
-        b.create(Namespace(name=ns, status={"phase": "Active"}))
-    for n in nodes():
-        b.create(n)
-    b.commit()
-    return pg
+    return bare_playground("sched", tempo="realtime")
 
 
 def make_pod(pg, name, cpu=None, owner=""):
