@@ -73,8 +73,6 @@ def _running_pod(name: str, namespace: str, node: Node, image: str, labels: dict
                  pod_ip: str, owner: dict | None = None, priority_class: str = "system-node-critical") -> Pod:
     now = clock.rfc3339(clock.now())
     cname = name.split("-")[0] if not name.startswith("kube-") else "-".join(name.split("-")[:2])
-    if name.startswith("kube-flannel"):
-        cname = "kube-flannel"
     spec = {
         "nodeName": node.name,
         "hostNetwork": True,
@@ -142,13 +140,6 @@ def create_playground(slug: str, tempo: str = "realtime") -> Playground:
             pod = _running_pod(f"{comp}-{master.name}", "kube-system", master, image,
                                {"component": comp, "tier": "control-plane"}, mip, mip, node_owner)
             b.create(pod, f"kubelet on {master.name} started static pod {comp}")
-        for node, (_, ip, _cidr, _) in zip(nodes, NODES, strict=True):
-            for ds, image, labels in (
-                ("kube-proxy", f"registry.k8s.io/kube-proxy:{VERSION}", {"k8s-app": "kube-proxy"}),
-                ("kube-flannel-ds", "docker.io/flannel/flannel:v0.26.4", {"app": "flannel", "k8s-app": "flannel"}),
-            ):
-                pod = _running_pod(f"{ds}-{names.random_suffix()}", "kube-system", node, image, labels, ip, ip)
-                b.create(pod, f"{ds} started on {node.name}")
         b.create(Service(namespace="default", name="kubernetes", labels={"component": "apiserver", "provider": "kubernetes"},
                          spec={"clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP",
                                "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
@@ -170,6 +161,8 @@ def create_playground(slug: str, tempo: str = "realtime") -> Playground:
                                {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
                                {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153}]},
         }, ACTOR)
+        do_create(pg, kube_proxy_daemonset(), ACTOR)
+        do_create(pg, flannel_daemonset(), ACTOR)
         do_create(pg, coredns_deployment(), ACTOR)
     from . import runtime
 
@@ -177,6 +170,49 @@ def create_playground(slug: str, tempo: str = "realtime") -> Playground:
     Playground.objects.filter(pk=pg.pk).update(tempo=tempo)
     pg.refresh_from_db()
     return pg
+
+
+# Node agents run everywhere, the tainted master and a cordoned node included.
+NODE_AGENT_TOLERATIONS = [{"operator": "Exists", "effect": "NoSchedule"}, {"operator": "Exists", "effect": "NoExecute"}]
+
+
+def _node_agent(name: str, labels: dict, container: dict, node_selector: dict | None = None) -> dict:
+    spec = {
+        "hostNetwork": True,
+        "priorityClassName": "system-node-critical",
+        "tolerations": [dict(t) for t in NODE_AGENT_TOLERATIONS],
+        "containers": [container],
+    }
+    if node_selector:
+        spec["nodeSelector"] = node_selector
+    return {
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": name, "namespace": "kube-system", "labels": dict(labels)},
+        "spec": {
+            "selector": {"matchLabels": dict(labels)},
+            "template": {"metadata": {"labels": dict(labels)}, "spec": spec},
+        },
+    }
+
+
+def kube_proxy_daemonset() -> dict:
+    return _node_agent("kube-proxy", {"k8s-app": "kube-proxy"}, {
+        "name": "kube-proxy", "image": f"registry.k8s.io/kube-proxy:{VERSION}",
+        "command": ["/usr/local/bin/kube-proxy", "--config=/var/lib/kube-proxy/config.conf",
+                    "--hostname-override=$(NODE_NAME)"],
+        "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "spec.nodeName"}}}],
+        "securityContext": {"privileged": True},
+        "resources": {"requests": {"cpu": "100m"}},
+    }, node_selector={"kubernetes.io/os": "linux"})
+
+
+def flannel_daemonset() -> dict:
+    return _node_agent("kube-flannel-ds", {"app": "flannel", "k8s-app": "flannel"}, {
+        "name": "kube-flannel", "image": "docker.io/flannel/flannel:v0.26.4",
+        "command": ["/opt/bin/flanneld"], "args": ["--ip-masq", "--kube-subnet-mgr"],
+        "securityContext": {"privileged": False, "capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}},
+        "resources": {"requests": {"cpu": "100m"}},
+    })
 
 
 def coredns_deployment() -> dict:

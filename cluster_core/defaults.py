@@ -74,6 +74,18 @@ def deployment(spec: dict) -> None:
     _template(spec)
 
 
+def daemonset(spec: dict) -> None:
+    spec.setdefault("revisionHistoryLimit", 10)
+    strategy = spec.get("updateStrategy") or {}
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        ru = strategy.setdefault("rollingUpdate", {})
+        ru.setdefault("maxUnavailable", 1)
+        ru.setdefault("maxSurge", 0)
+    spec["updateStrategy"] = strategy
+    _template(spec)
+
+
 def service(spec: dict) -> None:
     spec.setdefault("type", "ClusterIP")
     spec.setdefault("sessionAffinity", "None")
@@ -96,6 +108,8 @@ def apply(obj: KubeObject) -> None:
     elif obj.KIND == "ReplicaSet":
         spec.setdefault("replicas", 1)
         _template(spec)
+    elif obj.KIND == "DaemonSet":
+        daemonset(spec)
     elif obj.KIND == "Pod":
         pod_spec(spec)
         obj.status = obj.status or {"phase": "Pending", "qosClass": qos_class(spec)}

@@ -66,6 +66,9 @@ CATALOGUE: dict[str, Image] = {
     "coredns/coredns": Image("coredns/coredns", 14, 1.0, 0.5, 53),
     "registry.k8s.io/coredns/coredns": Image("registry.k8s.io/coredns/coredns", 14, 1.0, 0.5, 53),
     "registry.k8s.io/pause": Image("registry.k8s.io/pause", 1, 0.2, 0.1),
+    # The node agents the seed runs as DaemonSets.
+    "registry.k8s.io/kube-proxy": Image("registry.k8s.io/kube-proxy", 31, 1.5, 0.5),
+    "flannel/flannel": Image("flannel/flannel", 33, 1.5, 0.5),
 }
 
 

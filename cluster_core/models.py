@@ -113,7 +113,7 @@ class KubeObject(models.Model):
             m["namespace"] = self.namespace
         m["uid"] = self.uid
         m["resourceVersion"] = str(self.resource_version)
-        if self.KIND in ("Deployment", "ReplicaSet", "Service", "Pod", "Node", "Namespace") or self.generation > 1:
+        if self.KIND in ("Deployment", "ReplicaSet", "DaemonSet", "Service", "Pod", "Node", "Namespace") or self.generation > 1:
             m["generation"] = self.generation
         m["creationTimestamp"] = clock.rfc3339(self.creation_timestamp)
         if self.deletion_timestamp:
@@ -176,6 +176,13 @@ class ReplicaSet(KubeObject):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["playground", "namespace", "name"], name="uniq_replicaset")]
+
+
+class DaemonSet(KubeObject):
+    KIND, API_VERSION, GROUP, PLURAL = "DaemonSet", "apps/v1", "apps", "daemonsets"
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["playground", "namespace", "name"], name="uniq_daemonset")]
 
 
 class PodQuerySet(KubeQuerySet):
@@ -245,7 +252,8 @@ class Event(KubeObject):
 
 
 KINDS: dict[str, type[KubeObject]] = {
-    m.KIND: m for m in (Namespace, Node, Deployment, ReplicaSet, Pod, Service, Endpoints, ConfigMap, Event)
+    m.KIND: m
+    for m in (Namespace, Node, Deployment, ReplicaSet, DaemonSet, Pod, Service, Endpoints, ConfigMap, Event)
 }
 
 

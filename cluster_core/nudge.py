@@ -16,13 +16,14 @@ log = logging.getLogger(__name__)
 
 DEPLOYMENT = "deployment-controller"
 REPLICASET = "replicaset-controller"
+DAEMONSET = "daemonset-controller"
 SCHEDULER = "kube-scheduler"
 KUBELET = "kubelet"
 ENDPOINTS = "endpoints-controller"
 GARBAGE_COLLECTOR = "garbage-collector"
 NAMESPACE = "namespace-controller"
 
-LOOP_CHANNELS = [DEPLOYMENT, REPLICASET, SCHEDULER, KUBELET, ENDPOINTS, GARBAGE_COLLECTOR, NAMESPACE]
+LOOP_CHANNELS = [DEPLOYMENT, REPLICASET, DAEMONSET, SCHEDULER, KUBELET, ENDPOINTS, GARBAGE_COLLECTOR, NAMESPACE]
 
 ENABLED = True
 
@@ -63,8 +64,12 @@ def targets_for(touched: list[dict]) -> set[tuple[str, str]]:
             out.add((REPLICASET, f"{ns}/{name}"))
             if t.get("owner"):
                 out.add((DEPLOYMENT, f"{ns}/{t['owner']}"))
+        elif kind == "DaemonSet":
+            out.add((DAEMONSET, f"{ns}/{name}"))
         elif kind == "Pod":
-            if t.get("owner"):
+            if t.get("owner_kind") == "DaemonSet":
+                out.add((DAEMONSET, f"{ns}/{t['owner']}"))
+            elif t.get("owner"):
                 out.add((REPLICASET, f"{ns}/{t['owner']}"))
             if not t.get("node") or typ == "DELETED":
                 out.add((SCHEDULER, ""))
@@ -72,6 +77,8 @@ def targets_for(touched: list[dict]) -> set[tuple[str, str]]:
                 out.add((KUBELET, t["node"]))
             out.add((ENDPOINTS, ""))
         elif kind == "Node":
+            # Which nodes a DaemonSet belongs on depends on every node's labels, taints and existence.
+            out.add((DAEMONSET, "*"))
             out.add((SCHEDULER, ""))
             out.add((KUBELET, name))
         elif kind == "Service":

@@ -21,6 +21,7 @@ MODULES = {
     nudge.NAMESPACE: "cluster_core.controllers.namespace",
     nudge.DEPLOYMENT: "cluster_core.controllers.deployment",
     nudge.REPLICASET: "cluster_core.controllers.replicaset",
+    nudge.DAEMONSET: "cluster_core.controllers.daemonset",
     nudge.SCHEDULER: "cluster_core.controllers.scheduler",
     nudge.KUBELET: "cluster_core.controllers.kubelet",
     nudge.ENDPOINTS: "cluster_core.controllers.endpoints",

@@ -102,7 +102,7 @@ def replicas_causes(pg: Playground, field: str, replicas) -> list[dict]:
 
 def workload_causes(pg: Playground, obj: KubeObject) -> list[dict]:
     spec = obj.spec if isinstance(obj.spec, dict) else {}
-    out = replicas_causes(pg, "spec.replicas", spec.get("replicas", 1))
+    out = [] if obj.KIND == "DaemonSet" else replicas_causes(pg, "spec.replicas", spec.get("replicas", 1))
     sel = spec.get("selector")
     tmpl = spec.get("template") if isinstance(spec.get("template"), dict) else {}
     tlabels = (tmpl.get("metadata") or {}).get("labels") or {}
@@ -122,6 +122,14 @@ def workload_causes(pg: Playground, obj: KubeObject) -> list[dict]:
     if obj.KIND == "Deployment" and strategy.get("type") not in ("RollingUpdate", "Recreate"):
         out.append(cause("spec.strategy.type", f'Unsupported value: "{strategy.get("type")}": supported values: '
                                                '"Recreate", "RollingUpdate"', "FieldValueNotSupported"))
+    update = spec.get("updateStrategy") or {}
+    if obj.KIND == "DaemonSet" and update.get("type") not in ("RollingUpdate", "OnDelete"):
+        out.append(cause("spec.updateStrategy.type", f'Unsupported value: "{update.get("type")}": supported values: '
+                                                     '"OnDelete", "RollingUpdate"', "FieldValueNotSupported"))
+    if obj.KIND == "DaemonSet" and (tmpl.get("spec") or {}).get("restartPolicy", "Always") != "Always":
+        out.append(cause("spec.template.spec.restartPolicy",
+                         f'Unsupported value: "{tmpl["spec"]["restartPolicy"]}": supported values: "Always"',
+                         "FieldValueNotSupported"))
     return out
 
 
@@ -156,9 +164,9 @@ def check(pg: Playground, obj: KubeObject, old_spec: dict | None = None) -> None
         causes.append(cause("metadata.annotations", "Invalid value: must be a map"))
     if not isinstance(obj.spec, dict):
         causes.append(cause("spec", "Invalid value: must be an object"))
-    elif obj.KIND in ("Deployment", "ReplicaSet"):
+    elif obj.KIND in ("Deployment", "ReplicaSet", "DaemonSet"):
         causes += workload_causes(pg, obj)
-        if obj.KIND == "Deployment" and old_spec and old_spec.get("selector") and obj.spec.get("selector") != old_spec.get("selector"):
+        if obj.KIND in ("Deployment", "DaemonSet") and old_spec and old_spec.get("selector") and obj.spec.get("selector") != old_spec.get("selector"):
             causes.append(cause("spec.selector", f"Invalid value: {obj.spec.get('selector')!r}: field is immutable"))
     elif obj.KIND == "Pod":
         causes += pod_spec_causes("spec", obj.spec)

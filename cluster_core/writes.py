@@ -284,16 +284,17 @@ def _conditional_update(model: type[KubeObject], items: list[tuple[KubeObject, i
 
 
 def _summary(change: SimpleNamespace, obj: KubeObject) -> dict:
-    owner = ""
+    owner = owner_kind = ""
     for ref in obj.owner_references or []:
         if ref.get("controller"):
-            owner = ref.get("name", "")
+            owner, owner_kind = ref.get("name", ""), ref.get("kind", "")
     return {
         "kind": change.kind,
         "namespace": change.namespace,
         "name": change.name,
         "type": change.type,
         "owner": owner,
+        "owner_kind": owner_kind,
         "node": getattr(obj, "node_name", ""),
         "deleting": bool(obj.deletion_timestamp),
     }

@@ -21,6 +21,7 @@ SCHEDULER, CONTROLLERS = "scheduler", "controller-manager"
 CONTROLLER_NAMES = {
     "deployment-controller": gettext_noop("deployment controller"),
     "replicaset-controller": gettext_noop("replicaset controller"),
+    "daemonset-controller": gettext_noop("daemonset controller"),
     "endpoints-controller": gettext_noop("endpoints controller"),
     "garbage-collector": gettext_noop("garbage collector"),
     "namespace-controller": gettext_noop("namespace controller"),
@@ -28,7 +29,8 @@ CONTROLLER_NAMES = {
 
 # Where Kubernetes keeps each kind in etcd (the real key layout).
 ETCD_PREFIX = {
-    "Pod": "pods", "Deployment": "deployments", "ReplicaSet": "replicasets", "Service": "services/specs",
+    "Pod": "pods", "Deployment": "deployments", "ReplicaSet": "replicasets", "DaemonSet": "daemonsets",
+    "Service": "services/specs",
     "Endpoints": "services/endpoints", "Event": "events", "Node": "minions", "Namespace": "namespaces",
     "ConfigMap": "configmaps",
 }
@@ -266,6 +268,17 @@ def _controller_step(c: dict) -> str:
             return _("%(who)s created ReplicaSet %(name)s for Deployment %(owner)s with %(replicas)s "
                      "replicas") % values
         return _("%(who)s scaled ReplicaSet %(name)s to %(replicas)s") % values
+    if kind == "Pod" and actor == "daemonset-controller":
+        if deleting:
+            return _("%(who)s deleted Pod %(name)s of DaemonSet %(owner)s") % values
+        values["node"] = (c.get("detail") or {}).get("node", "")
+        return _("%(who)s created Pod %(name)s for DaemonSet %(owner)s, aimed at node %(node)s; the scheduler "
+                 "binds it there") % values
+    if kind == "DaemonSet":
+        st = _status(obj)
+        values.update(ready=st.get("numberReady", 0), total=st.get("desiredNumberScheduled", 0))
+        return _("%(who)s updated the status of DaemonSet %(name)s: %(ready)s of %(total)s nodes run a ready "
+                 "pod") % values
     if kind == "Pod" and deleting:
         return _("%(who)s deleted Pod %(name)s of ReplicaSet %(owner)s") % values
     if kind == "Pod" and c["type"] == "ADDED":
@@ -361,6 +374,8 @@ def is_cause(c: dict) -> bool:
     if c["kind"] == "Deployment" and c["actor"] == "deployment-controller":
         return False
     if c["kind"] == "ReplicaSet" and c["actor"] == "replicaset-controller":
+        return False
+    if c["kind"] == "DaemonSet" and c["actor"] == "daemonset-controller":
         return False
     return c["kind"] != "Event"
 

@@ -18,7 +18,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-LOOP_CHANNELS = ["deployment-controller", "replicaset-controller", "kube-scheduler", "kubelet",
+LOOP_CHANNELS = ["deployment-controller", "replicaset-controller", "daemonset-controller", "kube-scheduler", "kubelet",
                  "endpoints-controller", "garbage-collector", "namespace-controller"]
 
 

@@ -19,6 +19,7 @@ API_RESOURCES = [
     ["nodes", "no", "v1", "false", "Node"],
     ["pods", "po", "v1", "true", "Pod"],
     ["services", "svc", "v1", "true", "Service"],
+    ["daemonsets", "ds", "apps/v1", "true", "DaemonSet"],
     ["deployments", "deploy", "apps/v1", "true", "Deployment"],
     ["replicasets", "rs", "apps/v1", "true", "ReplicaSet"],
     ["leases", "", "coordination.k8s.io/v1", "true", "Lease"],
@@ -55,7 +56,10 @@ def test_it_serves_group_aggregated_discovery_in_real_group_order():
     doc = discovery.aggregated_discovery(core=False)
     assert [i["metadata"]["name"] for i in doc["items"]] == ["apps", "events.k8s.io", "coordination.k8s.io",
                                                              "discovery.k8s.io"]
-    deployments = doc["items"][0]["versions"][0]["resources"][0]
+    apps = doc["items"][0]["versions"][0]["resources"]
+    assert [r["resource"] for r in apps] == ["daemonsets", "deployments", "replicasets"]
+    assert [s["subresource"] for s in apps[0]["subresources"]] == ["status"]
+    deployments = apps[1]
     assert deployments == {
         "resource": "deployments",
         "responseKind": {"group": "apps", "version": "v1", "kind": "Deployment"},
@@ -91,8 +95,8 @@ def test_it_serves_legacy_resource_lists_with_subresource_entries():
     apps = discovery.api_resource_list("apps", "v1")
     assert (apps["kind"], apps["groupVersion"]) == ("APIResourceList", "apps/v1")
     by_name = {r["name"]: r for r in apps["resources"]}
-    assert list(by_name) == ["deployments", "deployments/scale", "deployments/status", "replicasets",
-                             "replicasets/scale", "replicasets/status"]
+    assert list(by_name) == ["daemonsets", "daemonsets/status", "deployments", "deployments/scale",
+                             "deployments/status", "replicasets", "replicasets/scale", "replicasets/status"]
     assert by_name["deployments/scale"] == {"name": "deployments/scale", "singularName": "", "namespaced": True,
                                             "group": "autoscaling", "version": "v1", "kind": "Scale",
                                             "verbs": ["get", "patch", "update"]}
@@ -127,7 +131,7 @@ def test_it_gives_every_resource_the_full_verb_set_and_unique_short_names():
     assert all(r.verbs == discovery.ALL_VERBS for r in discovery.RESOURCES)
     short = [s for r in discovery.RESOURCES for s in r.short_names]
     # `ev` is declared by core and events.k8s.io events, as on a real cluster.
-    assert sorted(short) == ["cm", "deploy", "ep", "ev", "ev", "no", "ns", "po", "rs", "svc"]
+    assert sorted(short) == ["cm", "deploy", "ds", "ep", "ev", "ev", "no", "ns", "po", "rs", "svc"]
 
 
 def test_it_reports_a_1_37_server_version():
@@ -149,7 +153,7 @@ def test_it_lists_exactly_our_resources_in_kubectl_api_resources():
     (rows,) = parse_table(wide.stdout)
     assert rows[0][-2:] == ["VERBS", "CATEGORIES"]
     assert {row[0]: row[-1] for row in rows[1:] if row[-1]} == {
-        "pods": "all", "services": "all", "deployments": "all", "replicasets": "all"}
+        "pods": "all", "services": "all", "daemonsets": "all", "deployments": "all", "replicasets": "all"}
     assert {row[-2] for row in rows[1:]} == {"create,delete,deletecollection,get,list,patch,update,watch"}
     assert srv.paths()[:2] == ["/api?timeout=32s", "/apis?timeout=32s"]
 

@@ -141,6 +141,18 @@ def test_it_gets_nodes_and_namespaces(served):
                                      ["k8s-node2", "k8s-node2"]]
 
 
+def test_it_lists_the_node_agents_as_daemonsets(served):
+    header, rows = table(ok(served, "get", "ds", "-A"))
+    assert header == ["NAMESPACE", "NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE",
+                      "NODE SELECTOR", "AGE"]
+    assert [r[:8] for r in rows] == [
+        ["kube-system", "kube-flannel-ds", "3", "3", "3", "3", "3", "<none>"],
+        ["kube-system", "kube-proxy", "3", "3", "3", "3", "3", "kubernetes.io/os=linux"]]
+    header, rows = table(ok(served, "get", "daemonsets", "-n", "kube-system", "-o", "wide"))
+    assert header[-3:] == ["CONTAINERS", "IMAGES", "SELECTOR"]
+    assert rows[1][-3:] == ["kube-proxy", "registry.k8s.io/kube-proxy:v1.37.1", "k8s-app=kube-proxy"]
+
+
 def test_it_lists_pods_every_way(served):
     deployment(served, "lister", replicas=2)
     assert ok(served, "expose", "deployment", "lister", "--port=80").strip() == "service/lister exposed"
@@ -190,10 +202,13 @@ def test_it_lists_pods_every_way(served):
     heads = [columns(b.splitlines()[0]) for b in blocks]
     assert heads[0] == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     assert heads[1] == ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
-    assert heads[2] == ["NAMESPACE", "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
-    assert heads[3] == ["NAMESPACE", "NAME", "DESIRED", "CURRENT", "READY", "AGE"]
+    assert heads[2] == ["NAMESPACE", "NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE",
+                        "NODE SELECTOR", "AGE"]
+    assert heads[3] == ["NAMESPACE", "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert heads[4] == ["NAMESPACE", "NAME", "DESIRED", "CURRENT", "READY", "AGE"]
     assert f"pod/{names[0]}" in blocks[0] and "service/lister" in blocks[1]
-    assert "deployment.apps/lister" in blocks[2] and f"replicaset.apps/lister-{pod_hash}" in blocks[3]
+    assert "daemonset.apps/kube-proxy" in blocks[2]
+    assert "deployment.apps/lister" in blocks[3] and f"replicaset.apps/lister-{pod_hash}" in blocks[4]
 
 
 def test_it_lists_events_with_real_columns(served):
@@ -517,7 +532,7 @@ def test_it_explains_and_discovers(served):
     assert version[-1] == "Server Version: v1.37.1-kubeplay"
 
 
-# --- last: the drain leaves node1 cordoned and without its pods --------------------------------------------
+# --- last: the drain empties node1 but for its DaemonSet pods ----------------------------------------------
 
 
 def test_it_drains_a_node_through_the_eviction_api(served):
@@ -533,7 +548,14 @@ def test_it_drains_a_node_through_the_eviction_api(served):
     assert not [ln for ln in lines if ln.endswith(" deleted")]  # eviction, not the delete fallback
     rows = running(served, "drained", 4)
     assert {r[6] for r in rows} == {"k8s-node2"}
-    assert "No resources found" in fails(served, "get", "pods", "-A", "--field-selector", "spec.nodeName=k8s-node1",
-                                         rc=0)
+    # The DaemonSet pods stay: kubectl names them and leaves them; none is an unmanaged pod any more.
+    assert "Warning: ignoring DaemonSet-managed Pods: kube-system/kube-flannel-ds-" in done.stderr
+    assert "declare no controller" not in done.stderr
+    _, rows = table(ok(served, "get", "pods", "-A", "-o", "wide", "--field-selector", "spec.nodeName=k8s-node1"))
+    assert sorted(re.sub(SUFFIX + "$", "", r[1]) for r in rows) == ["kube-flannel-ds-", "kube-proxy-"]
+    assert {r[3] for r in rows} == {"Running"}
     _, rows = table(ok(served, "get", "nodes", "k8s-node1"))
     assert rows[0][1] == "Ready,SchedulingDisabled"
+    assert ok(served, "uncordon", "k8s-node1").strip() == "node/k8s-node1 uncordoned"
+    _, rows = table(ok(served, "get", "nodes", "k8s-node1"))
+    assert rows[0][1] == "Ready"

@@ -5,7 +5,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOOPS = {"deployment", "replicaset", "scheduler", "kubelet", "endpoints", "garbage_collector", "namespace"}
+LOOPS = {"deployment", "replicaset", "daemonset", "scheduler", "kubelet", "endpoints", "garbage_collector",
+         "namespace"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -49,6 +49,24 @@ def test_it_names_the_controller_inside_the_controller_manager():
     assert s["path"] == ["controller-manager", "apiserver", "etcd"]
 
 
+def test_it_tells_the_daemonset_controller_aiming_a_pod_at_its_node():
+    agent = {"metadata": {"ownerReferences": [{"kind": "DaemonSet", "name": "kube-proxy", "controller": True}]},
+             "spec": {"containers": [{"name": "kube-proxy", "image": "registry.k8s.io/kube-proxy:v1.37.1"}]}}
+    c = change(820, "ADDED", "Pod", "kube-proxy-x2b4c", "daemonset-controller", agent, namespace="kube-system",
+               detail={"daemonSet": "kube-proxy", "node": "k8s-node3"})
+    s = story.step(c)
+    assert s["text"] == ("kube-controller-manager (daemonset controller) created Pod kube-proxy-x2b4c for "
+                         "DaemonSet kube-proxy, aimed at node k8s-node3; the scheduler binds it there")
+    assert s["path"][:3] == ["controller-manager", "apiserver", "etcd"]
+    status = {"status": {"desiredNumberScheduled": 3, "numberReady": 2}}
+    c = change(821, "MODIFIED", "DaemonSet", "kube-proxy", "daemonset-controller", status, namespace="kube-system")
+    assert story.step(c)["text"] == ("kube-controller-manager (daemonset controller) updated the status of "
+                                     "DaemonSet kube-proxy: 2 of 3 nodes run a ready pod")
+    assert not story.is_cause(c)
+    with translation.override("zh-hans"):
+        assert "DaemonSet 控制器" in story.step(c)["text"]
+
+
 def test_it_explains_the_scheduling_decision_from_the_detail():
     c = change(815, "MODIFIED", "Pod", "test1-7c9f-x2", "kube-scheduler", pod("k8s-node2"), detail=BOUND)
     s = story.step(c)

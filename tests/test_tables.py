@@ -220,6 +220,15 @@ def test_it_prints_replicasets():
     assert tables.row_cells("ReplicaSet", rs, NOW)[7] == "<none>"
 
 
+def test_it_prints_daemonsets_like_kube_system():
+    ds = workload("DaemonSet", desiredNumberScheduled=3, currentNumberScheduled=3, numberReady=2,
+                  updatedNumberScheduled=1, numberAvailable=2)
+    assert tables.row_cells("DaemonSet", ds, NOW) == [
+        "web", 3, 3, 2, 1, 2, "<none>", "15m", "nginx,log", "nginx:1.27,busybox", "app=web,!legacy,tier in (a,b)"]
+    ds["spec"]["template"]["spec"]["nodeSelector"] = {"kubernetes.io/os": "linux"}
+    assert tables.row_cells("DaemonSet", ds, NOW)[6] == "kubernetes.io/os=linux"
+
+
 def service(svc_type="ClusterIP", ports=(), **spec):
     return {
         "apiVersion": "v1", "kind": "Service",
@@ -366,6 +375,8 @@ KNOWN = {
     "Pod": ["Name", "Ready", "Status", "Restarts", "Age", "IP", "Node", "Nominated Node", "Readiness Gates"],
     "Deployment": ["Name", "Ready", "Up-to-date", "Available", "Age", "Containers", "Images", "Selector"],
     "ReplicaSet": ["Name", "Desired", "Current", "Ready", "Age", "Containers", "Images", "Selector"],
+    "DaemonSet": ["Name", "Desired", "Current", "Ready", "Up-to-date", "Available", "Node Selector", "Age",
+                  "Containers", "Images", "Selector"],
     "Service": ["Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age", "Selector"],
     "Node": ["Name", "Status", "Roles", "Age", "Version", "Internal-IP", "External-IP", "OS-Image",
              "Kernel-Version", "Container-Runtime"],
@@ -377,7 +388,7 @@ KNOWN = {
     "ConfigMap": ["Name", "Data", "Age"],
     "Secret": ["Name", "Created At"],
 }
-WIDE = {"Pod": 4, "Deployment": 3, "ReplicaSet": 3, "Service": 1, "Node": 5, "Event": 5}
+WIDE = {"Pod": 4, "Deployment": 3, "ReplicaSet": 3, "DaemonSet": 3, "Service": 1, "Node": 5, "Event": 5}
 
 
 @pytest.mark.parametrize("kind", sorted(KNOWN))
@@ -533,8 +544,10 @@ def test_it_shows_get_all_in_real_discovery_order():
         "pod/test1-857949f6d6-rwh4c", "pod/test1-857949f6d6-sln25", "service/kubernetes", "service/test1",
         "deployment.apps/test1", "replicaset.apps/test1-857949f6d6"]
     lists = [p.split("?")[0] for p in srv.paths() if "limit=500" in p]
+    # daemonsets are listed too (empty, so no block), between services and deployments as on a real cluster.
     assert lists == ["/api/v1/namespaces/default/pods", "/api/v1/namespaces/default/services",
-                     "/apis/apps/v1/namespaces/default/deployments", "/apis/apps/v1/namespaces/default/replicasets"]
+                     "/apis/apps/v1/namespaces/default/daemonsets", "/apis/apps/v1/namespaces/default/deployments",
+                     "/apis/apps/v1/namespaces/default/replicasets"]
 
 
 @kubectl_test

@@ -6,7 +6,7 @@ Contract (pure functions, no DB):
   lists them: groups by the aggregator's group priority (core, apps, events.k8s.io, coordination.k8s.io,
   discovery.k8s.io), and
   resources inside a group-version alphabetically by plural. kubectl expands ``get all`` in this order, so
-  it asks pods, services, deployments, replicasets — as on a real cluster.
+  it asks pods, services, daemonsets, deployments, replicasets — as on a real cluster.
 * ``lookup(group, version, resource)`` -> ``ResourceInfo | None`` by plural; ``lookup_kind(group, kind)``.
 * ``aggregated_discovery(core)`` — the ``APIGroupDiscoveryList`` for ``/api`` (``core=True``, one item named
   ``""``) or ``/apis`` (one item per group). It must be served with exactly ``AGGREGATED_CONTENT_TYPE``,
@@ -128,6 +128,11 @@ _CORE = (
 _SCALE = Subresource("scale", "Scale", _STATUS_VERBS, group="autoscaling", version="v1")
 
 _APPS = (
+    ResourceInfo(
+        "apps", "v1", "daemonsets", "daemonset", "DaemonSet", True,
+        short_names=("ds",), categories=("all",),
+        subresources=_subs(_status("DaemonSet", "apps")),
+    ),
     ResourceInfo(
         "apps", "v1", "deployments", "deployment", "Deployment", True,
         short_names=("deploy",), categories=("all",),

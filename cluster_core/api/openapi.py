@@ -77,6 +77,7 @@ SERVED: dict[str, GroupVersion] = {
         "apps",
         "v1",
         (
+            Resource("daemonsets", "DaemonSet", subresources=("status",)),
             Resource("deployments", "Deployment", subresources=("status", "scale")),
             Resource("replicasets", "ReplicaSet", subresources=("status", "scale")),
         ),

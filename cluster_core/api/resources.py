@@ -45,6 +45,7 @@ RESOURCES = [
     Resource("", "v1", "endpoints", "Endpoints", True, "Endpoints"),
     Resource("", "v1", "events", "Event", True, "Event"),
     Resource("", "v1", "configmaps", "ConfigMap", True, "ConfigMap"),
+    Resource("apps", "v1", "daemonsets", "DaemonSet", True, "DaemonSet"),
     Resource("apps", "v1", "deployments", "Deployment", True, "Deployment"),
     Resource("apps", "v1", "replicasets", "ReplicaSet", True, "ReplicaSet"),
     Resource("events.k8s.io", "v1", "events", "Event", True, "Event", derived=True),

@@ -143,6 +143,30 @@ _COLUMNS: dict[str, list[dict]] = {
         _IMAGES,
         _col("Selector", "Selector is a label query over pods that should match the replica count.", priority=1),
     ],
+    "DaemonSet": [
+        _name_col(),
+        _col("Desired", "The total number of nodes that should be running the daemon pod (including nodes correctly "
+             "running the daemon pod). More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/",
+             type="integer"),
+        _col("Current", "The number of nodes that are running at least 1 daemon pod and are supposed to run the "
+             "daemon pod. More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/",
+             type="integer"),
+        _col("Ready", "numberReady is the number of nodes that should be running the daemon pod and have one or "
+             "more of the daemon pod running with a Ready Condition.", type="integer"),
+        _col("Up-to-date", "The total number of nodes that are running updated daemon pod", type="integer"),
+        _col("Available", "The number of nodes that should be running the daemon pod and have one or more of the "
+             "daemon pod running and available (ready for at least spec.minReadySeconds)", type="integer"),
+        _col("Node Selector", "NodeSelector is a selector which must be true for the pod to fit on a node. Selector "
+             "which must match a node's labels for the pod to be scheduled on that node. More info: "
+             "https://kubernetes.io/docs/concepts/configuration/assign-pod-node/"),
+        _age_col(),
+        _CONTAINERS,
+        _IMAGES,
+        _col("Selector", "A label query over pods that are managed by the daemon set. Must match in order to be "
+             "controlled. It must match the pod template's labels. More info: "
+             "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
+             priority=1),
+    ],
     "Service": [
         _name_col(),
         _col("Type", "type determines how the Service is exposed."),
@@ -414,6 +438,24 @@ def _replicaset_cells(obj: dict, now: dt.datetime) -> list:
     ]
 
 
+def _daemonset_cells(obj: dict, now: dt.datetime) -> list:
+    status = obj.get("status") or {}
+    names, images = _containers_and_images(_template_spec(obj))
+    return [
+        _meta(obj).get("name", ""),
+        int(status.get("desiredNumberScheduled", 0)),
+        int(status.get("currentNumberScheduled", 0)),
+        int(status.get("numberReady", 0)),
+        int(status.get("updatedNumberScheduled", 0)),
+        int(status.get("numberAvailable", 0)),
+        format_labels(_template_spec(obj).get("nodeSelector")),
+        _age(obj, now),
+        names,
+        images,
+        selector_string((obj.get("spec") or {}).get("selector")) or "<none>",
+    ]
+
+
 def _service_external_ip(spec: dict, status: dict) -> str:
     svc_type = spec.get("type") or "ClusterIP"
     external = spec.get("externalIPs") or []
@@ -601,6 +643,7 @@ _PRINTERS: dict[str, Callable[[dict, dt.datetime], list]] = {
     "Pod": _pod_cells,
     "Deployment": _deployment_cells,
     "ReplicaSet": _replicaset_cells,
+    "DaemonSet": _daemonset_cells,
     "Service": _service_cells,
     "Node": _node_cells,
     "Namespace": _namespace_cells,

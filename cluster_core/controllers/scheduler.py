@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from .. import clock, events
+from .. import clock, events, placement
 from ..models import Node, Playground, Pod
 from ..writes import Batch
 
@@ -168,17 +168,8 @@ def snapshot(nodes: list[Node], placed: list[Pod]) -> CycleState:
 # Filters: a reason (the phrase the real scheduler counts in "0/3 nodes are available: ...") or None
 
 
-def tolerates(toleration: dict, taint: dict) -> bool:
-    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
-        return False
-    if toleration.get("operator", "Equal") == "Exists":
-        # An empty key with Exists tolerates every taint.
-        return not toleration.get("key") or toleration["key"] == taint.get("key")
-    return toleration.get("key") == taint.get("key") and (toleration.get("value") or "") == (taint.get("value") or "")
-
-
 def _tolerated(pod: Pod, taint: dict) -> bool:
-    return any(tolerates(t, taint) for t in (pod.spec or {}).get("tolerations") or [] if isinstance(t, dict))
+    return placement.tolerated(pod.spec or {}, taint)
 
 
 def _taint_reason(taint: dict) -> str:
@@ -220,51 +211,10 @@ def fits_taints(pod: Pod, node: Node, state: CycleState) -> str | None:
     return None
 
 
-def _node_term_matches(term: dict, node: Node) -> bool:
-    labels = node.labels or {}
-    for expr in term.get("matchExpressions") or []:
-        if not _expression_matches(expr, labels.get(expr.get("key")), expr.get("key") in labels):
-            return False
-    for expr in term.get("matchFields") or []:
-        # metadata.name is the only field Kubernetes supports here.
-        if expr.get("key") == "metadata.name" and not _expression_matches(expr, node.name, True):
-            return False
-    return True
-
-
-def _expression_matches(expr: dict, value, present: bool) -> bool:
-    op, values = expr.get("operator"), expr.get("values") or []
-    if op == "In":
-        return present and value in values
-    if op == "NotIn":
-        return not present or value not in values
-    if op == "Exists":
-        return present
-    if op == "DoesNotExist":
-        return not present
-    if op in ("Gt", "Lt") and present and values:
-        try:
-            have, want = int(value), int(values[0])
-        except (TypeError, ValueError):
-            return False
-        return have > want if op == "Gt" else have < want
-    return False
-
-
 def fits_node_affinity(pod: Pod, node: Node, state: CycleState) -> str | None:
-    spec = pod.spec or {}
-    reason = "node(s) didn't match Pod's node affinity/selector"
-    labels = node.labels or {}
-    for k, v in (spec.get("nodeSelector") or {}).items():
-        if labels.get(k) != v:
-            return reason
-    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
-                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
-    terms = required.get("nodeSelectorTerms") or []
-    # Terms are ORed; expressions inside a term are ANDed.
-    if terms and not any(_node_term_matches(t, node) for t in terms):
-        return reason
-    return None
+    if placement.matches_node_selector(pod.spec or {}, node.name, node.labels or {}):
+        return None
+    return "node(s) didn't match Pod's node affinity/selector"
 
 
 def fits_resources(pod: Pod, node: Node, state: CycleState) -> str | None:
@@ -288,8 +238,19 @@ FILTERS = (fits_unschedulable, fits_node_ready, fits_taints, fits_node_affinity,
 STATIC_FILTERS = FILTERS[:-1]
 
 
+def owner_class(pod: Pod) -> tuple | None:
+    """Pods that get the same answer from the static filters: the pods of one owner, except that a DaemonSet's
+    pods each name their own node in their affinity, so the node they are pinned to is part of the class."""
+    if not pod.controller_uid:
+        return None
+    if "_pinned" not in pod.__dict__:
+        pod._pinned = placement.pinned_node(pod.spec or {})
+    return pod.controller_uid, pod._pinned
+
+
 def filter_reason(pod: Pod, node: Node, state: CycleState) -> str | None:
-    key = (pod.controller_uid, node.name) if pod.controller_uid else None
+    owner = owner_class(pod)
+    key = (*owner, node.name) if owner else None
     if key is not None and key in state.static:
         reason = state.static[key]
     else:
@@ -366,9 +327,10 @@ def equivalence(pod: Pod) -> tuple | None:
     """Pods of one owner asking for the same resources get the same answers from every filter and scorer on a
     node in the same state (the old scheduler's equivalence cache): a cycle over a thousand replicas re-evaluates
     only the nodes whose state changed since the previous replica."""
-    if not pod.controller_uid:
+    owner = owner_class(pod)
+    if owner is None:
         return None
-    return pod.controller_uid, pod_requests(pod), pod_requests(pod, non_zero=True)
+    return owner, pod_requests(pod), pod_requests(pod, non_zero=True)
 
 
 def evaluate(pod: Pod, node: Node, state: CycleState) -> tuple[str | None, dict[str, int] | None]:
