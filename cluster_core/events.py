@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from . import clock
-from .models import Event, KubeObject
+from .models import Event, KubeObject, new_row
 
 _seq = 0
 
 
-def _suffix() -> str:
+def _suffix(at) -> str:
     # Real names are <object>.<hex UnixNano>; a time-ordered suffix keeps same-second events in order.
     global _seq
     _seq = (_seq + 1) % 1000
-    return format(int(clock.now().timestamp() * 1e9) + _seq, "x")
+    return format(int(at.timestamp() * 1e9) + _seq, "x")
 
 
 def new(obj: KubeObject, reason: str, message: str, component: str, host: str = "", type_: str = "Normal",
         field_path: str = "") -> Event:
-    now = clock.rfc3339(clock.now())
+    at = clock.now()
+    now = clock.rfc3339(at)
     involved = {
         "kind": obj.KIND,
         "namespace": obj.namespace,
@@ -41,4 +42,5 @@ def new(obj: KubeObject, reason: str, message: str, component: str, host: str = 
         "reportingComponent": component,
         "reportingInstance": host,
     }
-    return Event(namespace=obj.namespace or "default", name=f"{obj.name}.{_suffix()}", spec=body)
+    return new_row(Event, namespace=obj.namespace or "default", name=f"{obj.name}.{_suffix(at)}", spec=body,
+                   creation_timestamp=at)

@@ -90,17 +90,31 @@ def targets_for(touched: list[dict]) -> set[tuple[str, str]]:
     return out
 
 
-def message(playground_id: int, key: str) -> dict:
+def message(playground_id: int, key: str = "*", keys: list[str] | None = None) -> dict:
+    """One nudge: look at `key` again, or at every key in `keys`."""
+    if keys is not None:
+        return {"type": "reconcile", "playground": playground_id, "keys": keys, "sent": time.time()}
     return {"type": "reconcile", "playground": playground_id, "key": key, "sent": time.time()}
+
+
+def messages(playground_id: int, targets) -> list[tuple[str, dict]]:
+    """The messages for these targets: one per key, except that several nodes' kubelets get one message naming
+    them all (the worker syncs them together and commits them in one transaction)."""
+    nodes = sorted(k for ch, k in targets if ch == KUBELET and k != "*")
+    if len(nodes) < 2:
+        return [(ch, message(playground_id, k)) for ch, k in sorted(targets)]
+    out = [(ch, message(playground_id, k)) for ch, k in sorted(targets) if ch != KUBELET or k == "*"]
+    out.append((KUBELET, message(playground_id, keys=nodes)))
+    return out
 
 
 async def _send_all(playground_id: int, targets, revision: int) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    for channel, key in sorted(targets):
+    for channel, msg in messages(playground_id, targets):
         try:
-            await layer.send(channel, message(playground_id, key))
+            await layer.send(channel, msg)
         except Exception as exc:  # a full or unreachable channel: the resync repairs it
             log.debug("nudge to %s dropped: %s", channel, exc)
     if not revision:

@@ -46,12 +46,19 @@ def reconcile(channel: str, pg: Playground, key: str, retries: int = 3) -> int:
     return 0
 
 
+def reconcile_keys(channel: str, pg: Playground, keys: list[str]) -> int:
+    """Several units of one loop. The kubelets of several nodes sync together and group-commit
+    (`kubelet.reconcile_nodes`); every other loop looks at one key after the other."""
+    if channel == nudge.KUBELET and len(keys) > 1:
+        return loop(channel).reconcile_nodes(pg, keys)
+    return sum(reconcile(channel, pg, key) for key in keys)
+
+
 def run_once(pg: Playground, channels=None) -> int:
     """Every loop looks once at every unit; returns how many writes were made."""
     writes = 0
     for channel in channels or ORDER:
-        for key in loop(channel).keys(pg):
-            writes += reconcile(channel, pg, key)
+        writes += reconcile_keys(channel, pg, loop(channel).keys(pg))
     return writes
 
 
@@ -62,8 +69,7 @@ def run_targets(pg: Playground, targets: set[tuple[str, str]]) -> int:
         keys = {k for ch, k in targets if ch == channel}
         if "*" in keys:
             keys = set(loop(channel).keys(pg))
-        for key in sorted(keys):
-            writes += reconcile(channel, pg, key)
+        writes += reconcile_keys(channel, pg, sorted(keys))
     return writes
 
 

@@ -1,8 +1,9 @@
 """The reconcile loops as Channels consumers, one per channel name (`runworker deployment-controller …`).
 
-A message only says "look at key K of playground P again" (key "*" = every key: the periodic resync). The
-consumer skips a nudge that was sent before its last look at that key began — that look already saw the write
-the nudge is about — so a burst of nudges costs one reconcile, not a thousand.
+A message only says "look at key K of playground P again" (key "*" = every key: the periodic resync), or names
+several keys at once (`keys`: the kubelets of every node that is due). The consumer skips a nudge that was sent
+before its last look at that key began — that look already saw the write the nudge is about — so a burst of nudges
+costs one reconcile, not a thousand. Several kubelets looked at together sync in one group commit.
 """
 
 from __future__ import annotations
@@ -20,20 +21,22 @@ from .models import Playground
 log = logging.getLogger(__name__)
 
 
-def run_loop(channel: str, playground_id: int, key: str) -> int:
+def run_loop(channel: str, playground_id: int, key: str = "*", keys: list[str] | None = None) -> int:
     close_old_connections()
     pg = Playground.objects.filter(pk=playground_id).first()
     if pg is None or pg.paused:
         return 0
-    mod = runtime.loop(channel)
-    keys = mod.keys(pg) if key == "*" else [key]
+    if keys is None:
+        keys = runtime.loop(channel).keys(pg) if key == "*" else [key]
+    # The kubelets of several nodes sync together (one group commit); other loops take one key at a time.
+    groups = [keys] if channel == nudge.KUBELET else [[k] for k in keys]
     writes = 0
-    for k in keys:
+    for group in groups:
         try:
-            writes += runtime.reconcile(channel, pg, k)
+            writes += runtime.reconcile_keys(channel, pg, group)
         except Exception:
-            # An error means "try again later": the next resync or nudge brings this key back.
-            log.exception("%s failed on %s/%s", channel, pg.slug, k)
+            # An error means "try again later": the next resync or nudge brings these keys back.
+            log.exception("%s failed on %s/%s", channel, pg.slug, ",".join(group))
     return writes
 
 
@@ -42,9 +45,19 @@ class LoopConsumer(AsyncConsumer):
 
     async def reconcile(self, message: dict) -> None:
         looked = self.__dict__.setdefault("_looked", {})
-        pid, key = message.get("playground"), message.get("key", "*")
-        sent = message.get("sent", 0.0)
-        if looked.get((pid, key), 0.0) > sent or looked.get((pid, "*"), 0.0) > sent:
+        pid, sent = message.get("playground"), message.get("sent", 0.0)
+        if looked.get((pid, "*"), 0.0) > sent:
+            return
+        if "keys" in message:
+            keys = [k for k in message["keys"] if looked.get((pid, k), 0.0) <= sent]
+            if not keys:
+                return
+            now = time.time()
+            looked.update(((pid, k), now) for k in keys)
+            await sync_to_async(run_loop, thread_sensitive=False)(self.channel, pid, keys=keys)
+            return
+        key = message.get("key", "*")
+        if looked.get((pid, key), 0.0) > sent:
             return
         looked[(pid, key)] = time.time()
         await sync_to_async(run_loop, thread_sensitive=False)(self.channel, pid, key)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
 from django.db import IntegrityError, connection, transaction
@@ -42,6 +42,8 @@ class _Op:
     message: str
     detail: dict
     expected_rv: int = 0
+    # The component that made this write; "" means the batch's actor (a group commit carries several).
+    actor: str = ""
 
 
 @dataclass
@@ -124,7 +126,7 @@ class Batch:
                         name=obj.name,
                         uid=obj.uid,
                         object=object_json(obj, encoded),
-                        actor=self.actor,
+                        actor=op.actor or self.actor,
                         message=op.message,
                         detail=encode_json(op.detail),
                         committed_at=None,
@@ -154,6 +156,26 @@ class Batch:
         nudge.note(touched)
         pg.revision = top
         return changes
+
+
+def commit_together(batches: list[Batch]) -> list[SimpleNamespace]:
+    """Group commit, as etcd's backend batches the proposals that arrive within one interval: several batches of
+    one playground written in one transaction, each write keeping its own actor, message and detail, in the order
+    the batches are given — the same rows and feed entries as committing them one after the other.
+
+    A conflict anywhere aborts the whole group and nothing is written; the batches are left as they were built, so
+    the caller can commit them one by one instead.
+    """
+    batches = [b for b in batches if b.ops or b.rows]
+    if len(batches) == 1:
+        return batches[0].commit()
+    if not batches:
+        return []
+    group = Batch(batches[0].playground, batches[0].actor)
+    for b in batches:
+        group.ops += [replace(op, actor=op.actor or b.actor) for op in b.ops]
+        group.rows += b.rows
+    return group.commit()
 
 
 _JSON_COLUMNS = ("labels", "annotations", "owner_references", "finalizers", "spec", "status")
