@@ -161,3 +161,14 @@ def test_it_sends_a_burst_lean_with_every_revision_and_rows_only_where_needed():
     assert "row" not in lean[-1] and lean[-1]["type"] == "DELETED"
     whole = uncarry(json.loads(push.text("en", whole=True))["changes"])
     assert all(c["row"]["status"] for c in whole[:-1])  # a viewer just connected gets whole rows
+
+
+def test_it_reads_a_push_in_one_row_as_the_orm_reads_it_row_by_row(fake_clock):
+    from cluster_core.models import Change
+    from playground import consumers
+
+    pg = create_playground("default", tempo="instant")
+    writes.do_create(pg, {**config_map("greeting"), "data": {"k": "grüß dich, 你好"}}, "kubectl create configmap")
+    rows = Change.objects.filter(playground=pg).order_by("revision")
+    assert consumers.read_changes(pg.pk, 3) == [consumers._change_dict(c) for c in rows if c.revision > 3]
+    assert consumers.read_changes(pg.pk, pg.revision) == []
