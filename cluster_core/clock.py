@@ -7,6 +7,7 @@ Every simulated delay is stored as a due-time computed from `now()`; nothing sle
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 UTC = dt.UTC
 
@@ -58,7 +59,19 @@ def due(tempo: str, seconds: float, start: dt.datetime | None = None) -> dt.date
 def rfc3339(t: dt.datetime | None) -> str | None:
     if t is None:
         return None
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if t.tzinfo is None:
+        return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The text has whole seconds: a burst stamps thousands of conditions and events within the same few.
+    return _rfc3339((t - _EPOCH) // _SECOND)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = dt.timedelta(seconds=1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _rfc3339(second: int) -> str:
+    return (_EPOCH + second * _SECOND).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_rfc3339(s: str | None) -> dt.datetime | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 NGINX_PAGE = """<!DOCTYPE html>
@@ -72,6 +73,7 @@ CATALOGUE: dict[str, Image] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def repository(image: str) -> str:
     """`docker.io/library/nginx:1.27` → `nginx`."""
     ref = image.split("@", 1)[0]

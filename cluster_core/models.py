@@ -26,7 +26,7 @@ def new_uid() -> str:
     return str(uuid.uuid4())
 
 
-_DEFAULTS: dict[type, list] = {}
+_DEFAULTS: dict[type, tuple[dict, list]] = {}
 
 
 def new_row(model: type[models.Model], **values) -> models.Model:
@@ -35,12 +35,27 @@ def new_row(model: type[models.Model], **values) -> models.Model:
     builds thousands of Events and log lines that are only ever inserted. No signals are sent on construction
     (nothing here listens for them)."""
     if model not in _DEFAULTS:
-        _DEFAULTS[model] = [(f.attname, f._get_default) for f in model._meta.concrete_fields]
+        # Constant defaults ("", 0, None, False) are copied; callable ones (dict, a uid, the time) are called
+        # per row, and not at all when `values` replaces them.
+        fixed, made = {}, []
+        for f in model._meta.concrete_fields:
+            if f.has_default() and callable(f.default):
+                made.append((f.attname, f.default))
+            else:
+                value = f.get_default()
+                if isinstance(value, (dict, list, set)):
+                    made.append((f.attname, f._get_default))
+                else:
+                    fixed[f.attname] = value
+        _DEFAULTS[model] = fixed, made
+    fixed, made = _DEFAULTS[model]
     obj = model.__new__(model)
     obj._state = ModelState()
     row = obj.__dict__
-    for name, default in _DEFAULTS[model]:
-        row[name] = default()
+    row.update(fixed)
+    for name, default in made:
+        if name not in values:
+            row[name] = default()
     row.update(values)
     return obj
 

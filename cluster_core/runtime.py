@@ -73,6 +73,25 @@ def run_targets(pg: Playground, targets: set[tuple[str, str]]) -> int:
     return writes
 
 
+def run_round(pg: Playground, targets: set[tuple[str, str]] | None, nudged: set[tuple[str, str]]) -> int:
+    """One round of `settle`: loop by loop in the usual order, the units in `targets` (every unit when None) and
+    those nudged earlier in this same round. A nudge that arrives before a loop's turn is served by that turn, as
+    a worker finds it queued with the others; what is nudged after a loop's turn (by a later loop, or by its own
+    writes) stays in `nudged` for the next round."""
+    writes = 0
+    for channel in ORDER:
+        early = {k for ch, k in nudged if ch == channel}
+        nudged.difference_update((channel, k) for k in early)
+        wanted = {k for ch, k in targets if ch == channel} if targets is not None else {"*"}
+        if "*" in wanted or "*" in early:
+            every = loop(channel).keys(pg)
+            keys = every + sorted((wanted | early) - set(every) - {"*"})
+        else:
+            keys = sorted(wanted | early)
+        writes += reconcile_keys(channel, pg, keys)
+    return writes
+
+
 def due_targets(pg: Playground) -> set[tuple[str, str]]:
     """Kubelets whose pods have a stored due-time that has arrived (what the ticker wakes)."""
     nodes = (
@@ -108,7 +127,7 @@ def settle(pg: Playground, max_rounds: int = 500, advance_clock: bool = True, ho
             pg.refresh_from_db()
             rounds += 1
             nudged.clear()
-            wrote = run_once(pg) if targets is None else run_targets(pg, targets)
+            wrote = run_round(pg, targets, nudged)
             if wrote:
                 targets = set(nudged) | due_targets(pg)
                 continue

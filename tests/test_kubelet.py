@@ -1,6 +1,8 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from cluster_core import bootstrap, clock, images
 from cluster_core.controllers import kubelet
@@ -215,6 +217,21 @@ def test_it_hands_out_unique_ips_from_each_node_cidr(pg):
     bound_pod(pg, "e")
     kubelet.reconcile(pg, "k8s-node1")
     assert get("e").status["podIP"] == "10.244.1.3"  # the lowest address free again
+
+
+def test_it_reads_the_ips_held_on_several_nodes_in_one_query(pg):
+    Playground.objects.filter(pk=pg.pk).update(tempo="instant")
+    pg.refresh_from_db()
+    bound_pod(pg, "a")
+    bound_pod(pg, "c", node="k8s-node2")
+    kubelet.reconcile_nodes(pg, ["k8s-node1", "k8s-node2"])
+    bound_pod(pg, "b")
+    bound_pod(pg, "d", node="k8s-node2")
+    with CaptureQueriesContext(connection) as ctx:
+        kubelet.reconcile_nodes(pg, ["k8s-node1", "k8s-node2"])
+    assert len([q for q in ctx.captured_queries if "podIP" in q["sql"]]) == 1
+    ips = {p.name: p.status["podIP"] for p in Pod.objects.all()}
+    assert ips == {"a": "10.244.1.2", "b": "10.244.1.3", "c": "10.244.2.2", "d": "10.244.2.3"}
 
 
 def test_it_refreshes_the_node_heartbeat_at_most_every_40_seconds(pg, fake_clock):

@@ -1,5 +1,6 @@
 """The write path: revisions, optimistic concurrency, the change feed, validation that changes nothing."""
 
+import json
 import threading
 
 import pytest
@@ -155,3 +156,41 @@ def test_it_writes_plain_rows_with_the_batch(pg):
     b.add_rows(LogLine, [LogLine(playground=pg, pod_uid="u", container="c", at=dt.datetime.now(dt.UTC), text="hi")])
     b.commit()
     assert list(LogLine.objects.filter(playground=pg).values_list("text", flat=True)) == ["hi"]
+
+
+def test_it_encodes_json_exactly_as_json_dumps():
+    bodies = [{}, [], {"a": 1.5, "b": [None, True, 'é"\n'], "c": {"x": float("inf")}}, [1, {}], "text", 3, None,
+              {1: "int key"}, (1, 2), {"nested": {"empty": {}, "list": []}}, 10**30]
+    for body in bodies:
+        assert writes.encode_json(body) == json.dumps(body)
+    with pytest.raises(TypeError):
+        writes.encode_json({"x": object()})
+
+
+def test_it_retries_a_delete_that_raced_a_controller_write(pg, monkeypatch):
+    writes.do_create(pg, deployment(), "t")
+    stale = writes.get_object(pg, "Deployment", "default", "test1")
+    body = stale.to_k8s()
+    body["status"] = {"observedGeneration": 1}
+    writes.do_update(pg, body, "deployment-controller", subresource="status")
+    reads = []
+    real = writes.get_object
+
+    def first_read_is_stale(*args):
+        reads.append(args)
+        return stale if len(reads) == 1 else real(*args)
+
+    monkeypatch.setattr(writes, "get_object", first_read_is_stale)
+    _, gone = writes.do_delete(pg, "Deployment", "default", "test1", "kubectl")
+    assert gone and len(reads) == 2
+    assert not Deployment.objects.filter(playground=pg, name="test1").exists()
+
+
+def test_it_still_refuses_a_delete_whose_resource_version_precondition_is_stale(pg):
+    created = writes.do_create(pg, deployment(), "t")
+    body = writes.get_object(pg, "Deployment", "default", "test1").to_k8s()
+    body["spec"]["replicas"] = 2
+    writes.do_update(pg, body, "kubectl")
+    with pytest.raises(Conflict):
+        writes.do_delete(pg, "Deployment", "default", "test1", "kubectl",
+                         precondition_rv=str(created.resource_version))

@@ -15,6 +15,7 @@ nodes) each sync exactly so, with one query for all their due pods, and commit t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 from collections.abc import Iterator
@@ -82,6 +83,7 @@ def observe(pod: Pod) -> dict:
 # Image references and IDs as containerd reports them
 
 
+@functools.lru_cache(maxsize=1024)
 def image_ref(image: str) -> str:
     """`nginx` → `docker.io/library/nginx:latest`."""
     name, _, digest = image.partition("@")
@@ -99,6 +101,7 @@ def image_ref(image: str) -> str:
     return f"{path}@{digest}" if digest else f"{path}:{tag}"
 
 
+@functools.lru_cache(maxsize=1024)
 def image_id(image: str) -> str:
     ref = image_ref(image)
     repo = ref.split("@", 1)[0] if "@" in ref else ref.rsplit(":", 1)[0]
@@ -204,10 +207,8 @@ def node_ip(node: Node) -> str:
 
 
 def startup_lines(image: images.Image, ip: str, at: dt.datetime) -> list[str]:
-    return [
-        line.format(ts=at.strftime("%Y/%m/%d %H:%M:%S"), ip=ip, apache=at.strftime("%a %b %d %H:%M:%S.%f %Y"))
-        for line in image.startup_log
-    ]
+    ts, apache = at.strftime("%Y/%m/%d %H:%M:%S"), at.strftime("%a %b %d %H:%M:%S.%f %Y")
+    return [line.format(ts=ts, ip=ip, apache=apache) for line in image.startup_log]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -247,12 +248,34 @@ class Recorder:
 
 
 @dataclass
+class HeldIPs:
+    """The pod IPs still held on some nodes (a terminating pod keeps its IP until it is removed), read for all of
+    them in one query the first time one of their syncs allocates an address. The syncs of one reconcile commit
+    only after every node has synced, so one read serves them all."""
+
+    pg: Playground
+    nodes: list[str]
+    _held: dict[str, set[str]] | None = None
+
+    def on(self, node: str) -> set[str]:
+        if self._held is None:
+            self._held = {}
+            rows = (Pod.objects.filter(playground=self.pg, node_name__in=self.nodes)
+                    .values_list("node_name", "status__podIP"))
+            for name, ip in rows:
+                if ip and isinstance(ip, str):
+                    self._held.setdefault(name, set()).add(ip)
+        return set(self._held.get(node, ()))
+
+
+@dataclass
 class Sync:
     pg: Playground
     node: Node
     now: dt.datetime
     batch: Batch
     logs: list[LogLine] = field(default_factory=list)
+    held: HeldIPs | None = None
     _taken: set[str] | None = None
     _free: Iterator[str] | None = None
 
@@ -260,9 +283,7 @@ class Sync:
         if (pod.spec or {}).get("hostNetwork"):
             return node_ip(self.node)
         if self._taken is None:
-            # Addresses still held by pods on this node (a terminating pod keeps its IP until it is removed).
-            held = Pod.objects.filter(playground=self.pg, node_name=self.node.name).values_list("status", flat=True)
-            self._taken = {(st or {}).get("podIP") for st in held} - {None, ""}
+            self._taken = (self.held or HeldIPs(self.pg, [self.node.name])).on(self.node.name)
             # One walk over the range per sync: an address passed over was taken, or handed out, already.
             self._free = bootstrap.pod_cidr_hosts((self.node.spec or {}).get("podCIDR") or "0.0.0.0/32")
         for ip in self._free:
@@ -391,9 +412,9 @@ def heartbeat(s: Sync) -> None:
     s.batch.update(s.node, f"kubelet on {s.node.name} posted its node status (heartbeat)")
 
 
-def sync_node(pg: Playground, node: Node, pods: list[Pod], now: dt.datetime) -> Sync:
+def sync_node(pg: Playground, node: Node, pods: list[Pod], now: dt.datetime, held: HeldIPs | None = None) -> Sync:
     """One node's sync over its due pods (creation order), its writes staged in its own Batch."""
-    s = Sync(pg, node, now, Batch(pg, f"kubelet/{node.name}"))
+    s = Sync(pg, node, now, Batch(pg, f"kubelet/{node.name}"), held=held)
     heartbeat(s)
     for pod in pods:
         sync_pod(s, pod)
@@ -433,7 +454,8 @@ def reconcile_nodes(pg: Playground, names: list[str]) -> int:
         return 0
     now = clock.now()
     due = due_pods(pg, [n.name for n in nodes], now)
-    syncs = [sync_node(pg, node, due.get(node.name, []), now) for node in nodes]
+    held = HeldIPs(pg, [n.name for n in nodes])
+    syncs = [sync_node(pg, node, due.get(node.name, []), now, held) for node in nodes]
     syncs = [s for s in syncs if s.batch.ops or s.batch.rows]
     if len(syncs) <= 1:
         for s in syncs:

@@ -10,6 +10,7 @@ records for each concerned container, and a plain-words `note` for the change fe
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 
@@ -99,4 +100,10 @@ def matches(stage: Stage, facts: dict) -> bool:
 
 
 def find(facts: dict) -> Stage | None:
-    return next((s for s in STAGES if matches(s, facts)), None)
+    # The table is constant and the facts are a few flags: each combination is looked up once.
+    return _find(tuple(sorted(facts.items())))
+
+
+@functools.lru_cache(maxsize=256)
+def _find(facts: tuple) -> Stage | None:
+    return next((s for s in STAGES if matches(s, dict(facts))), None)

@@ -17,14 +17,15 @@ from collections import Counter
 
 from .. import clock, defaults, events, labels, names
 from ..errors import Conflict
-from ..models import Playground, Pod, ReplicaSet
+from ..models import Playground, Pod, ReplicaSet, new_row
 from ..writes import Batch, stage_delete
 
 ACTOR = "replicaset-controller"
 
 PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
-# What a reconcile reads of each owned pod to count, claim and rank it (`Pod.objects.views`).
-OBSERVED = ("name", "namespace", "uid", "resource_version", "labels", "owner_references", "status", "phase",
+# What a reconcile reads of each owned pod to count, claim and rank it (`Pod.objects.views`); a pod it writes is
+# loaded whole first (`_whole`).
+OBSERVED = ("name", "namespace", "uid", "resource_version", "labels", "status", "phase",
             "node_name", "deletion_timestamp", "creation_timestamp", "controller_uid")
 
 
@@ -97,7 +98,10 @@ def pod_from_template(rs: ReplicaSet, name: str, template_json: str | None = Non
     # A JSON round trip copies the template several times faster than deepcopy: it matters at 1000 pods.
     tmpl = json.loads(template_json or json.dumps((rs.spec or {}).get("template") or {}))
     meta = tmpl.get("metadata") or {}
-    pod = Pod(
+    # Built without the model constructor (a scale-up builds a thousand); inserted with their primary keys read
+    # back, as every created object is.
+    pod = new_row(
+        Pod,
         namespace=rs.namespace,
         name=name,
         generate_name=f"{rs.name}-",

@@ -1,0 +1,61 @@
+import datetime as dt
+
+import pytest
+
+from cluster_core import clock, nudge, runtime, writes
+from cluster_core.models import Pod, new_row
+from tests.builders import bare_playground
+
+
+@pytest.fixture
+def pg(db, fake_clock, quiet_nudges):
+    return bare_playground("runtime", tempo="instant")
+
+
+def replicaset(pg, replicas=3):
+    writes.do_create(pg, {
+        "apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "web-abc", "namespace": "default", "labels": {"app": "web"}},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}},
+    }, "kubectl")
+
+
+def test_it_serves_a_nudge_that_arrives_before_the_loops_turn_in_the_same_round(pg):
+    replicaset(pg)
+    with nudge.capture() as nudged:
+        runtime.run_round(pg, {(nudge.REPLICASET, "default/web-abc")}, nudged)
+        # The ReplicaSet's new pods nudged the scheduler, which came later in the round: they are bound already,
+        # and their kubelet ran them in the same round.
+        assert Pod.objects.filter(playground=pg, node_name="").count() == 0
+        assert Pod.objects.filter(playground=pg, phase="Running").count() == 3
+        assert (nudge.SCHEDULER, "") not in nudged
+        # Nudged after their turn: the ReplicaSet by its pods' writes, the kubelets by their own.
+        assert (nudge.REPLICASET, "default/web-abc") in nudged
+        assert any(ch == nudge.KUBELET for ch, _ in nudged)
+
+
+def test_it_settles_to_the_same_cluster_and_a_resync_writes_nothing(pg):
+    replicaset(pg, replicas=4)
+    runtime.settle(pg)
+    assert Pod.objects.filter(playground=pg, phase="Running").count() == 4
+    assert runtime.run_once(pg) == 0
+
+
+def test_it_builds_a_row_without_making_the_defaults_it_is_given():
+    pod = new_row(Pod, uid="given", name="p")
+    assert pod.uid == "given"
+    assert pod.labels == {} and pod.phase == "Pending"
+    assert new_row(Pod).uid != new_row(Pod).uid
+
+
+def test_it_formats_the_same_instant_the_same_in_any_time_zone():
+    at = dt.datetime(2026, 11, 26, 9, 0, 3, tzinfo=dt.UTC)
+    there = at.astimezone(dt.timezone(dt.timedelta(hours=2)))
+    assert clock.rfc3339(at) == clock.rfc3339(there) == "2026-11-26T09:00:03Z"
+    assert clock.rfc3339(at + dt.timedelta(seconds=1)) == "2026-11-26T09:00:04Z"
+    assert clock.rfc3339(at + dt.timedelta(microseconds=999_999)) == "2026-11-26T09:00:03Z"
+    assert clock.rfc3339(dt.datetime(1969, 12, 31, 23, 59, 59, 500_000, tzinfo=dt.UTC)) == "1969-12-31T23:59:59Z"
+    assert clock.rfc3339(dt.datetime.max.replace(tzinfo=dt.UTC)) == "9999-12-31T23:59:59Z"
+    assert clock.rfc3339(None) is None
