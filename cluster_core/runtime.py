@@ -111,10 +111,12 @@ def next_due(pg: Playground):
     )
 
 
-def settle(pg: Playground, max_rounds: int = 500, advance_clock: bool = True, horizon: float = 600) -> int:
+def settle(pg: Playground, max_rounds: int = 500, advance_clock: bool = True, horizon: float = 600,
+           after_round=None) -> int:
     """Run the loops until the cluster is converged. With a FakeClock, time jumps to each stored due-time.
 
     Time jumps at most `horizon` seconds past the start: a pod in ImagePullBackOff has a due-time forever.
+    `after_round(pg)`, if given, is called after every round (an observer: it must not write).
     """
     rounds = 0
     fake = isinstance(clock.current(), clock.FakeClock)
@@ -128,6 +130,8 @@ def settle(pg: Playground, max_rounds: int = 500, advance_clock: bool = True, ho
             rounds += 1
             nudged.clear()
             wrote = run_round(pg, targets, nudged)
+            if after_round is not None:
+                after_round(pg)
             if wrote:
                 targets = set(nudged) | due_targets(pg)
                 continue

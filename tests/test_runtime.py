@@ -43,6 +43,15 @@ def test_it_settles_to_the_same_cluster_and_a_resync_writes_nothing(pg):
     assert runtime.run_once(pg) == 0
 
 
+def test_it_lets_an_observer_see_the_cluster_after_every_round(pg):
+    replicaset(pg, replicas=2)
+    seen = []
+    rounds = runtime.settle(pg, after_round=lambda p: seen.append(
+        Pod.objects.filter(playground=p, phase="Running").count()))
+    assert len(seen) == rounds and seen[-1] == 2
+    assert seen.index(2) < rounds - 1  # converged before the confirming pass that ends the settle
+
+
 def test_it_builds_a_row_without_making_the_defaults_it_is_given():
     pod = new_row(Pod, uid="given", name="p")
     assert pod.uid == "given"
