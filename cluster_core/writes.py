@@ -532,28 +532,14 @@ def _delete(pg: Playground, kind: str, namespace: str, name: str, actor: str, pr
         b.update(obj, f"{verb} (foreground: dependents first)")
         b.commit()
         return obj, False
-    if kind == "Pod":
+    if kind == "Pod" and obj.deletion_timestamp:
+        # A second delete may only shorten the grace period.
         g = deletion_grace(obj, grace)
-        if obj.deletion_timestamp:
-            # A second delete may only shorten the grace period.
-            if grace is None or obj.deletion_grace_period_seconds is not None and g >= obj.deletion_grace_period_seconds:
-                return obj, False
-        if obj.node_name and g > 0 and obj.phase not in ("Succeeded", "Failed"):
-            obj.deletion_timestamp = now + dt.timedelta(seconds=g)
-            obj.deletion_grace_period_seconds = g
-            obj.requeue_at = now
-            b.update(obj, f"{verb}; the kubelet on {obj.node_name} stops it gracefully ({g}s)")
-            b.commit()
+        if grace is None or obj.deletion_grace_period_seconds is not None and g >= obj.deletion_grace_period_seconds:
             return obj, False
-    if obj.finalizers:
-        obj.deletion_timestamp = now
-        obj.deletion_grace_period_seconds = 0
-        b.update(obj, f"{verb} (waiting for finalizers {', '.join(obj.finalizers)})")
-        b.commit()
-        return obj, False
-    b.delete(obj, verb)
+    gone = stage_delete(b, obj, verb, grace)
     b.commit()
-    return obj, True
+    return obj, gone
 
 
 def _dependents(pg: Playground, owner: KubeObject) -> list[KubeObject]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import json
 from dataclasses import dataclass, field
 
@@ -471,7 +472,7 @@ def proxy(call: Call) -> Reply:
     if res.kind == "Service":
         target = f"{name}.{call.namespace}" + (f":{port}" if port else "")
     elif res.kind == "Pod":
-        pod = get_model(Call(**{**call.__dict__, "name": name}))
+        pod = get_model(dataclasses.replace(call, name=name))
         ip = (pod.status or {}).get("podIP")
         if not ip:
             raise ApiError(f'pod "{name}" has no IP address yet')

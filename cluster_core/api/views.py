@@ -7,6 +7,7 @@ Watches and `logs -f` stream, one JSON event per line, flushed as each change ar
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -258,8 +259,8 @@ async def watch_response(call: Call):
 
 
 def _initial(call: Call):
-    items, revision, _ = handlers.list_objects(Call(**{**call.__dict__, "query": {
-        k: v for k, v in call.query.items() if k in ("labelSelector", "fieldSelector")}}))
+    selectors = {k: v for k, v in call.query.items() if k in ("labelSelector", "fieldSelector")}
+    items, revision, _ = handlers.list_objects(dataclasses.replace(call, query=selectors))
     return items, revision
 
 
