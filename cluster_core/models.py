@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models.base import ModelState
 
 from . import clock
+from .jsoncolumn import JSONColumn
 
 
 def new_token() -> str:
@@ -111,17 +112,17 @@ class KubeObject(models.Model):
     uid = models.CharField(max_length=36, default=new_uid, db_index=True)
     resource_version = models.BigIntegerField(default=0)
     generation = models.BigIntegerField(default=1)
-    labels = models.JSONField(default=dict)
-    annotations = models.JSONField(default=dict)
-    owner_references = models.JSONField(default=list)
-    finalizers = models.JSONField(default=list)
+    labels = JSONColumn(default=dict)
+    annotations = JSONColumn(default=dict)
+    owner_references = JSONColumn(default=list)
+    finalizers = JSONColumn(default=list)
     # The uid of the owner with controller: true, kept as a column for fast "my children" queries.
     controller_uid = models.CharField(max_length=36, blank=True, default="", db_index=True)
     creation_timestamp = models.DateTimeField(default=clock.now)
     deletion_timestamp = models.DateTimeField(null=True, blank=True)
     deletion_grace_period_seconds = models.IntegerField(null=True, blank=True)
-    spec = models.JSONField(default=dict)
-    status = models.JSONField(default=dict)
+    spec = JSONColumn(default=dict)
+    status = JSONColumn(default=dict)
 
     objects = KubeQuerySet.as_manager()
 
@@ -302,10 +303,10 @@ class Change(models.Model):
     namespace = models.CharField(max_length=63, blank=True, default="")
     name = models.CharField(max_length=253)
     uid = models.CharField(max_length=36, blank=True, default="")
-    object = models.JSONField()
+    object = JSONColumn()
     actor = models.CharField(max_length=128)
     message = models.TextField(blank=True, default="")
-    detail = models.JSONField(default=dict, blank=True)
+    detail = JSONColumn(default=dict, blank=True)
     committed_at = models.DateTimeField()
 
     class Meta:

@@ -65,7 +65,7 @@ else:
                 # Writers take the lock up front: no lock-upgrade deadlocks between loops and the API.
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=20000;",
             },
             # One test database per test process: parallel runs never share a file.
             "TEST": {"NAME": os.environ.get("KUBEPLAY_SQLITE_TEST", str(DATA_DIR / f"test-{os.getpid()}.sqlite3"))},

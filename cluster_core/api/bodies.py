@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import yaml
 
@@ -19,20 +20,39 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "application/json").split(";", 1)[0].strip().lower() or "application/json"
 
 
+def _refuse_constant(name: str):
+    # Python's decoder takes NaN and Infinity; JSON has no such numbers and the apiserver refuses them.
+    raise ValueError(f"invalid number {name}")
+
+
+def _finite(value) -> None:
+    """YAML spells infinities and NaN (.inf, .nan); JSON cannot hold them, so neither can an object."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BadRequest(f"the body of the request could not be decoded: unsupported value {value}")
+    if isinstance(value, dict):
+        for v in value.values():
+            _finite(v)
+    elif isinstance(value, list):
+        for v in value:
+            _finite(v)
+
+
 def decode(raw: bytes, content_type: str | None):
     mt = media_type(content_type)
     if not raw:
         raise BadRequest("the request body is empty")
     if mt in JSON_TYPES:
         try:
-            return json.loads(raw)
+            return json.loads(raw, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadRequest(f"the body of the request could not be decoded as JSON: {exc}") from None
     if mt in YAML_TYPES:
         try:
-            return yaml.safe_load(raw)
+            body = yaml.safe_load(raw)
         except yaml.YAMLError as exc:
             raise BadRequest(f"the body of the request could not be decoded as YAML: {exc}") from None
+        _finite(body)
+        return body
     if mt == PROTOBUF:
         from . import protobuf
 

@@ -1,5 +1,6 @@
 """`python manage.py bench converge|api|live …` — benchmarks that print their figures last."""
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 
@@ -20,6 +21,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         which = opts["which"]
+        # A fresh data directory has no tables yet: bring the schema up to date first, as `make run` does.
+        call_command("migrate", verbosity=0, interactive=False)
         if which == "converge":
             from playground.bench_converge import run
 
