@@ -216,3 +216,16 @@ def test_it_still_refuses_a_delete_whose_resource_version_precondition_is_stale(
     with pytest.raises(Conflict):
         writes.do_delete(pg, "Deployment", "default", "test1", "kubectl",
                          precondition_rv=str(created.resource_version))
+
+
+def test_new_uids_are_distinct_version_4_uuids():
+    import uuid
+
+    from cluster_core.models import new_uid
+
+    uids = [new_uid() for _ in range(1000)]
+    assert len(set(uids)) == len(uids)
+    for text in uids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
