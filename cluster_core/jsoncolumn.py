@@ -1,15 +1,15 @@
-"""The JSON column every cluster object and feed row uses: Django's JSONField, read back through orjson.
+"""The JSON column every cluster object and feed row uses: Django's JSONField, read back through `jsontext`.
 
 A burst of scaling reads thousands of pods whose bodies are decoded column by column; orjson decodes them a few
-times faster than the standard library. What orjson refuses (NaN or Infinity, text that is not JSON, values the
-driver already decoded) takes JSONField's own path. An integer past 64 bits reads back as a float, which is what
-the Kubernetes apiserver's decoder (apimachinery's json) makes of one too.
+times faster than the standard library. What orjson refuses (text that is not JSON, values the driver already
+decoded) takes JSONField's own path.
 """
 
 from __future__ import annotations
 
-import orjson
 from django.db import models
+
+from . import jsontext
 
 
 class JSONColumn(models.JSONField):
@@ -20,7 +20,7 @@ class JSONColumn(models.JSONField):
             if value == "[]":
                 return []
             try:
-                return orjson.loads(value)
-            except orjson.JSONDecodeError:
+                return jsontext.decode(value)
+            except ValueError:
                 pass
         return super().from_db_value(value, expression, connection)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import random
 
+from . import jsontext
+
 # Kubernetes' rand.String alphabet: no vowels (no accidental words) and no confusable characters.
 ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -52,7 +54,7 @@ def prune_empty(obj):
 
 def pod_template_hash(template: dict, collision_count: int = 0) -> str:
     """Stable hash of a pod template (without its own pod-template-hash label), encoded like ComputeHash."""
-    t = json.loads(json.dumps(template))
+    t = jsontext.copy(template)
     labels = (t.get("metadata") or {}).get("labels") or {}
     labels.pop("pod-template-hash", None)
     data = canonical(t)
@@ -65,7 +67,7 @@ def templates_equal(a: dict, b: dict) -> bool:
     """Semantic equality of pod templates, ignoring pod-template-hash and null/empty noise."""
 
     def strip(t):
-        t = json.loads(json.dumps(t or {}))
+        t = jsontext.copy(t or {})
         labels = (t.get("metadata") or {}).get("labels") or {}
         labels.pop("pod-template-hash", None)
         (t.get("metadata") or {}).pop("creationTimestamp", None)

@@ -15,13 +15,11 @@ import json
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-import orjson
-
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import clock, defaults, nudge, validation
+from . import clock, defaults, jsontext, nudge, validation
 from .errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound, cause
 from .models import KINDS, Change, Event, KubeObject, Namespace, Playground
 
@@ -192,19 +190,14 @@ class Encoded(str):
 
 
 def encode_json(value) -> Encoded:
-    """JSON text for a JSONField column, decoding to exactly `value`: orjson's compact encoding (an order of
-    magnitude faster than the standard encoder on the bodies a burst writes), or the standard encoder for what
-    orjson refuses (integer dict keys, integers past 64 bits) — which, like Django's JSONField, raises TypeError
-    for what JSON cannot hold. Non-finite floats, which JSON has no spelling for, never get here: request bodies
-    that carry them are refused where they come in (`api.bodies`), as the Kubernetes apiserver refuses them."""
+    """JSON text for a JSONField column (`jsontext.encode`), the empty maps and lists most metadata of generated
+    objects has without an encoder. Non-finite floats, which JSON has no spelling for, never get here: request
+    bodies that carry them are refused where they come in (`api.bodies`), as the Kubernetes apiserver does."""
     if type(value) is dict and not value:
         return Encoded("{}")
     if type(value) is list and not value:
         return Encoded("[]")
-    try:
-        return Encoded(orjson.dumps(value).decode())
-    except TypeError:  # orjson.JSONEncodeError
-        return Encoded(json.dumps(value))
+    return Encoded(jsontext.encode(value))
 
 
 def object_json(obj: KubeObject, encoded: dict[str, str]) -> Encoded:

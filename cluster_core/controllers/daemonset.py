@@ -18,11 +18,10 @@ batch.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .. import clock, defaults, events, names, placement
+from .. import clock, defaults, events, jsontext, names, placement
 from ..models import DaemonSet, Node, Playground, Pod
 from ..writes import Batch, stage_delete
 
@@ -63,7 +62,7 @@ def template_hash(ds: DaemonSet) -> str:
 def daemon_pod_spec(template_spec: dict, node_name: str) -> dict:
     """The template's pod spec as the controller creates it for one node: the daemon tolerations added and the
     required node affinity replaced by the node's name."""
-    spec = json.loads(json.dumps(template_spec or {}))
+    spec = jsontext.copy(template_spec or {})
     tolerations = [t for t in spec.get("tolerations") or [] if isinstance(t, dict)]
     extra = DAEMON_TOLERATIONS + ([HOST_NETWORK_TOLERATION] if spec.get("hostNetwork") else [])
     for t in extra:
