@@ -118,7 +118,8 @@ class KubeObject(models.Model):
     NAMESPACED = True
     BODY_AT_TOP = False
 
-    playground = models.ForeignKey(Playground, on_delete=models.CASCADE)
+    # No index of its own: every kind's unique (playground, [namespace,] name) constraint starts with it.
+    playground = models.ForeignKey(Playground, on_delete=models.CASCADE, db_index=False)
     namespace = models.CharField(max_length=63, blank=True, default="")
     name = models.CharField(max_length=253)
     generate_name = models.CharField(max_length=253, blank=True, default="")
@@ -246,7 +247,7 @@ class PodQuerySet(KubeQuerySet):
 class Pod(KubeObject):
     KIND, PLURAL = "Pod", "pods"
 
-    node_name = models.CharField(max_length=253, blank=True, default="", db_index=True)
+    node_name = models.CharField(max_length=253, blank=True, default="")  # indexed with the playground
     phase = models.CharField(max_length=32, blank=True, default="Pending")
     # The kubelet's next stage is due at this time (stored due-time, never a sleep).
     requeue_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -291,6 +292,9 @@ class Event(KubeObject):
     KIND, PLURAL, BODY_AT_TOP = "Event", "events", True
 
     involved_uid = models.CharField(max_length=36, blank=True, default="", db_index=True)
+    # An Event has no controlling owner: the index every other kind keeps for "my children" would only ever
+    # hold empty strings.
+    controller_uid = models.CharField(max_length=36, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["playground", "namespace", "name"], name="uniq_event")]
@@ -309,7 +313,8 @@ KINDS: dict[str, type[KubeObject]] = {
 class Change(models.Model):
     """One entry of the change feed: what happened to which object, who did it and why."""
 
-    playground = models.ForeignKey(Playground, on_delete=models.CASCADE)
+    # Indexed by the unique (playground, revision) constraint.
+    playground = models.ForeignKey(Playground, on_delete=models.CASCADE, db_index=False)
     revision = models.BigIntegerField()
     type = models.CharField(max_length=8)  # ADDED, MODIFIED, DELETED
     kind = models.CharField(max_length=32)
