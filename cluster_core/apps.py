@@ -17,3 +17,7 @@ class ClusterCoreConfig(AppConfig):
             runtime.loop(channel)
         gc.collect()
         gc.freeze()
+        # A young generation of 10 000 allocations instead of 700: a reconcile builds its bodies (dicts and
+        # lists by the ten thousand, alive until the commit) faster than collections can free any of them, and
+        # 14 times fewer young collections walk them 14 times less often (bench converge: ≈6% faster).
+        gc.set_threshold(10_000, 10, 10)
