@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import operator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -228,6 +229,10 @@ def _db_value(field):
         return lambda v: v if type(v) is Encoded else encode_json(v)
     if isinstance(field, DateTimeField):
         adapt = connection.ops.adapt_datetimefield_value
+        if connection.vendor == "sqlite" and str(connection.timezone) == "UTC":
+            # What SQLite's adapter makes of an aware UTC datetime (`str()` of it made naive), without its checks:
+            # every Event of a burst carries its own creation time.
+            return lambda v: v.replace(tzinfo=None).isoformat(" ") if v is not None and v.tzinfo is dt.UTC else adapt(v)
         last: list = [None, None]
 
         def convert(v):
@@ -241,19 +246,28 @@ def _db_value(field):
 
 
 def _rows(fields: list, objs: list, encoded: list[dict] | None) -> list[list]:
-    convert = [(f.attname, _db_value(f)) for f in fields]
-    # The JSON columns of objects given with `encoded` are taken from it as they are.
-    given = [(name, c, encoded is not None and name in _JSON_COLUMNS) for name, c in convert]
+    """Each object's column values in `fields` order, as the driver takes them: the plain values read in one C
+    call, then only the columns that need it converted (datetimes) or taken from `encoded` (JSON columns given
+    already encoded, per object)."""
+    names = [f.attname for f in fields]
+    converters = [(i, c) for i, c in enumerate(_db_value(f) for f in fields) if c is not None]
+    pre = [(i, name) for i, name in enumerate(names) if name in _JSON_COLUMNS] if encoded is not None else []
+    if pre:
+        converters = [(i, c) for i, c in converters if i not in {j for j, _ in pre}]
+    get = operator.itemgetter(*names)
     rows = []
-    for i, o in enumerate(objs):
-        values = o.__dict__
-        enc = encoded[i] if encoded is not None else None
+    for n, o in enumerate(objs):
         try:
-            rows.append([enc[name] if pre else values[name] if c is None else c(values[name])
-                         for name, c, pre in given])
+            row = list(get(o.__dict__)) if len(names) > 1 else [get(o.__dict__)]
         except KeyError:  # a deferred column: let the model load it
-            values = {name: getattr(o, name) for name, _ in convert} | (enc or {})
-            rows.append([values[name] if c is None else c(values[name]) for name, c in convert])
+            row = [getattr(o, name) for name in names]
+        for i, c in converters:
+            row[i] = c(row[i])
+        if pre:
+            enc = encoded[n]
+            for i, name in pre:
+                row[i] = enc[name]
+        rows.append(row)
     return rows
 
 

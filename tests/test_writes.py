@@ -229,3 +229,14 @@ def test_new_uids_are_distinct_version_4_uuids():
         parsed = uuid.UUID(text)
         assert str(parsed) == text
         assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+
+
+def test_datetimes_are_written_as_the_database_adapter_writes_them(db):
+    import datetime as dt
+
+    from django.db.models import DateTimeField
+
+    convert = writes._db_value(DateTimeField())
+    for value in (dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC), dt.datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=dt.UTC),
+                  dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=8))), None):
+        assert convert(value) == connection.ops.adapt_datetimefield_value(value)
