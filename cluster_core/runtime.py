@@ -112,18 +112,20 @@ def next_due(pg: Playground):
 
 
 def settle(pg: Playground, max_rounds: int = 500, advance_clock: bool = True, horizon: float = 600,
-           after_round=None) -> int:
+           after_round=None, targets: set[tuple[str, str]] | None = None) -> int:
     """Run the loops until the cluster is converged. With a FakeClock, time jumps to each stored due-time.
 
     Time jumps at most `horizon` seconds past the start: a pod in ImagePullBackOff has a due-time forever.
-    `after_round(pg)`, if given, is called after every round (an observer: it must not write).
+    `after_round(pg)`, if given, is called after every round (an observer: it must not write). `targets`, if
+    given, are the (loop, key) nudges to start from — what a write nudged, as the workers receive it — instead
+    of a first full look.
     """
     rounds = 0
     fake = isinstance(clock.current(), clock.FakeClock)
     start = clock.now()
-    # Like the workers: after a first full look, only the units that commits nudged (and kubelets whose
-    # due-times arrived); when nothing is left, one full look (the resync) confirms the cluster is converged.
-    targets: set | None = None
+    # Like the workers: after a first full look (or the nudges given), only the units that commits nudged (and
+    # kubelets whose due-times arrived); when nothing is left, one full look (the resync) confirms the cluster
+    # is converged.
     with nudge.capture() as nudged:
         while rounds < max_rounds:
             pg.refresh_from_db()

@@ -138,8 +138,10 @@ def run(out, pods: int = 1000, nodes: int = 50) -> None:
                 converged_at.append(time.perf_counter())
 
         t0 = time.perf_counter()
-        writes.do_update(pg, body, "bench")
-        rounds = runtime.settle(pg, after_round=observe)
+        # The loops start from what the scale write nudged, as the workers would receive it.
+        with nudge.capture() as nudged:
+            writes.do_update(pg, body, "bench")
+        rounds = runtime.settle(pg, after_round=observe, targets=set(nudged))
         settled = time.perf_counter() - t0
         elapsed = (converged_at[0] - t0) if converged_at else settled
         running = Pod.objects.filter(playground=pg, namespace="default", labels__app="bench", phase="Running").count()
