@@ -316,9 +316,11 @@ class Decision:
         scores = self.scores
         if self.chosen is not None and len(scores) > ALTERNATIVES + 1:
             mine = scores[self.chosen]
-            ranked = sorted((n for n in scores if n != self.chosen), key=lambda n: (-scores[n]["total"], n))
-            keep = {self.chosen, *ranked[:ALTERNATIVES], ranked[-1]}
-            keep.update(next(([n] for n in ranked if scores[n]["spread"] >= mine["spread"]), []))
+            # Best total first, then by name: plain tuples sort without a key function.
+            ranked = sorted([(-row["total"], n) for n, row in scores.items() if n != self.chosen])
+            keep = {self.chosen, *(n for _, n in ranked[:ALTERNATIVES]), ranked[-1][1]}
+            spread = mine["spread"]
+            keep.update(next(([n] for _, n in ranked if scores[n]["spread"] >= spread), []))
             scores = {n: scores[n] for n in sorted(keep)}
         return {"filtered": self.filtered, "scores": scores, "chosen": self.chosen, "feasible": len(self.scores)}
 
@@ -355,20 +357,22 @@ def decide(pod: Pod, nodes: list[Node], state: CycleState) -> Decision:
     filtered: dict[str, str] = {}
     scores: dict[str, dict[str, int]] = {}
     best, best_total = None, -1
+    infos = state.nodes
     for node in nodes:
-        version = state.nodes[node.name].version
-        hit = known.get(node.name)
+        name = node.name
+        version = infos[name].version
+        hit = known.get(name)
         if hit is None or hit[0] != version or hit[1] != most:
-            hit = known[node.name] = (version, most, *evaluate(pod, node, state))
-        _, _, reason, row = hit
+            hit = known[name] = (version, most, *evaluate(pod, node, state))
+        reason, row = hit[2], hit[3]
         if reason:
-            filtered[node.name] = reason
+            filtered[name] = reason
             continue
-        scores[node.name] = row
+        scores[name] = row
         total = row["total"]
         # Highest total wins; equal totals go to the first node by name, so a replay decides the same.
-        if total > best_total or (total == best_total and node.name < best):
-            best, best_total = node.name, total
+        if total > best_total or (total == best_total and name < best):
+            best, best_total = name, total
     return Decision(filtered, scores, best)
 
 
