@@ -106,9 +106,7 @@ class Batch:
                 model = type(obj)
                 # Each JSON column is encoded once: the same text goes into the object's row and, inside the
                 # object as the API serves it, into the feed row.
-                row = obj.__dict__
-                encoded = {name: encode_json(row[name] if name in row else getattr(obj, name))
-                           for name in _JSON_COLUMNS}
+                encoded = _encode_columns(obj)
                 if op.kind == "create":
                     creates.setdefault(model, []).append((obj, encoded))
                     typ = "ADDED"
@@ -190,14 +188,34 @@ class Encoded(str):
     """JSON text already encoded for a JSONField column: written as it is."""
 
 
+_EMPTY_MAP, _EMPTY_LIST = Encoded("{}"), Encoded("[]")
+
+
+def _encode_columns(obj: KubeObject) -> dict[str, Encoded]:
+    """`encode_json` of each JSON column; the empty ones (most of a generated object's metadata) without a call."""
+    row = obj.__dict__
+    out = {}
+    for name in _JSON_COLUMNS:
+        value = row[name] if name in row else getattr(obj, name)
+        if value:
+            out[name] = Encoded(jsontext.encode(value))
+        elif type(value) is dict:
+            out[name] = _EMPTY_MAP
+        elif type(value) is list:
+            out[name] = _EMPTY_LIST
+        else:
+            out[name] = encode_json(value)
+    return out
+
+
 def encode_json(value) -> Encoded:
     """JSON text for a JSONField column (`jsontext.encode`), the empty maps and lists most metadata of generated
     objects has without an encoder. Non-finite floats, which JSON has no spelling for, never get here: request
     bodies that carry them are refused where they come in (`api.bodies`), as the Kubernetes apiserver does."""
     if type(value) is dict and not value:
-        return Encoded("{}")
+        return _EMPTY_MAP
     if type(value) is list and not value:
-        return Encoded("[]")
+        return _EMPTY_LIST
     return Encoded(jsontext.encode(value))
 
 
