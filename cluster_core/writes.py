@@ -250,11 +250,15 @@ def _db_value(field):
         if connection.vendor == "sqlite" and str(connection.timezone) == "UTC":
             # What SQLite's adapter makes of an aware UTC datetime (`str()` of it made naive), without its checks:
             # every Event of a burst carries its own creation time.
-            return lambda v: v.replace(tzinfo=None).isoformat(" ") if v is not None and v.tzinfo is dt.UTC else adapt(v)
+            plain = adapt
+
+            def adapt(v):
+                return v.replace(tzinfo=None).isoformat(" ") if v is not None and v.tzinfo is dt.UTC else plain(v)
+
         last: list = [None, None]
 
         def convert(v):
-            # A batch stamps many rows with the same datetime object: convert it once.
+            # A batch stamps many rows with the same datetime object (the feed rows' commit time): convert it once.
             if v is not last[0]:
                 last[0], last[1] = v, adapt(v)
             return last[1]
