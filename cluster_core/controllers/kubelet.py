@@ -207,8 +207,14 @@ def node_ip(node: Node) -> str:
 
 
 def startup_lines(image: images.Image, ip: str, at: dt.datetime) -> list[str]:
-    ts, apache = at.strftime("%Y/%m/%d %H:%M:%S"), at.strftime("%a %b %d %H:%M:%S.%f %Y")
+    ts, apache = _log_stamps(at)
     return [line.format(ts=ts, ip=ip, apache=apache) for line in image.startup_log]
+
+
+@functools.lru_cache(maxsize=64)
+def _log_stamps(at: dt.datetime) -> tuple[str, str]:
+    # One sync starts every container of its node at the same instant.
+    return at.strftime("%Y/%m/%d %H:%M:%S"), at.strftime("%a %b %d %H:%M:%S.%f %Y")
 
 
 # ---------------------------------------------------------------------------------------------------------------
