@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 
-from . import clock, nudge
+from . import clock, gcpause, nudge
 from .errors import Conflict
 from .models import Playground, Pod
 
@@ -49,9 +49,10 @@ def reconcile(channel: str, pg: Playground, key: str, retries: int = 3) -> int:
 def reconcile_keys(channel: str, pg: Playground, keys: list[str]) -> int:
     """Several units of one loop. The kubelets of several nodes sync together and group-commit
     (`kubelet.reconcile_nodes`); every other loop looks at one key after the other."""
-    if channel == nudge.KUBELET and len(keys) > 1:
-        return loop(channel).reconcile_nodes(pg, keys)
-    return sum(reconcile(channel, pg, key) for key in keys)
+    with gcpause.paused():
+        if channel == nudge.KUBELET and len(keys) > 1:
+            return loop(channel).reconcile_nodes(pg, keys)
+        return sum(reconcile(channel, pg, key) for key in keys)
 
 
 def run_once(pg: Playground, channels=None) -> int:

@@ -68,3 +68,38 @@ def test_it_formats_the_same_instant_the_same_in_any_time_zone():
     assert clock.rfc3339(dt.datetime(1969, 12, 31, 23, 59, 59, 500_000, tzinfo=dt.UTC)) == "1969-12-31T23:59:59Z"
     assert clock.rfc3339(dt.datetime.max.replace(tzinfo=dt.UTC)) == "9999-12-31T23:59:59Z"
     assert clock.rfc3339(None) is None
+
+
+def test_the_cyclic_collector_is_paused_while_reconciles_run_and_resumed_after():
+    import gc
+    import threading
+
+    from cluster_core import gcpause
+
+    assert gc.isenabled()
+    inside = threading.Event()
+    release = threading.Event()
+
+    def other():
+        with gcpause.paused():
+            inside.set()
+            release.wait(5)
+
+    t = threading.Thread(target=other)
+    with gcpause.paused():
+        t.start()
+        inside.wait(5)
+        assert not gc.isenabled()
+    # The other reconcile still runs: the collector stays paused until it ends.
+    assert not gc.isenabled()
+    release.set()
+    t.join(5)
+    assert gc.isenabled()
+    # Turned off by someone else, it stays off.
+    gc.disable()
+    try:
+        with gcpause.paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
