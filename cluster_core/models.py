@@ -299,8 +299,10 @@ class Event(KubeObject):
 
     involved_uid = models.CharField(max_length=36, blank=True, default="", db_index=True)
     # An Event has no controlling owner: the index every other kind keeps for "my children" would only ever
-    # hold empty strings.
+    # hold empty strings. Nothing looks an Event up by its uid either (it is found by name, or by the object it
+    # is about): no index for that.
     controller_uid = models.CharField(max_length=36, blank=True, default="")
+    uid = models.CharField(max_length=36, default=new_uid)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["playground", "namespace", "name"], name="uniq_event")]

@@ -266,7 +266,9 @@ class HeldIPs:
     def on(self, node: str) -> set[str]:
         if self._held is None:
             self._held = {}
-            rows = (Pod.objects.filter(playground=self.pg, node_name__in=self.nodes)
+            # A pod gets its IP on going Running and its phase never goes back to Pending: the pods a burst just
+            # bound (Pending, by the thousand) hold none.
+            rows = (Pod.objects.filter(playground=self.pg, node_name__in=self.nodes).exclude(phase="Pending")
                     .values_list("node_name", "status__podIP"))
             for name, ip in rows:
                 if ip and isinstance(ip, str):
