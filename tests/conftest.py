@@ -27,3 +27,17 @@ def cluster(db, fake_clock, quiet_nudges):
 
     return create_playground("default", tempo="realtime")
 
+
+
+def pytest_sessionfinish(session):
+    """The test database is removed at the end, but SQLite leaves its WAL and shared-memory files beside it."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    if not settings.configured:
+        return
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and name:
+        for suffix in ("-wal", "-shm"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)
