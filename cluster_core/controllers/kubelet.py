@@ -50,7 +50,14 @@ def keys(pg: Playground) -> list[str]:
 
 
 def containers(pod: Pod) -> list[dict]:
-    return [c for c in (pod.spec or {}).get("containers") or [] if isinstance(c, dict)]
+    """The pod's containers; kept on the pod while its spec is the same object (a sync asks a dozen times)."""
+    spec = pod.spec or {}
+    kept = pod.__dict__.get("_containers")
+    if kept is not None and kept[0] is spec:
+        return kept[1]
+    found = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+    pod.__dict__["_containers"] = (spec, found)
+    return found
 
 
 def observe(pod: Pod) -> dict:
