@@ -449,7 +449,7 @@ def reconcile(pg: Playground, key: str) -> int:
     b = Batch(pg, ACTOR)
     rss = _claim(b, d)
     # Adoption writes commit first, so the ReplicaSets they touched can be written again below.
-    claimed = len(b.commit() if len(b) else [])
+    claimed = b.commit() if len(b) else 0
     sync = _Sync(pg, d, rss)
     sync.run()
     return claimed + sync.commit()

@@ -161,7 +161,7 @@ def reconcile(pg: Playground, key: str) -> int:
     selector = (rs.spec or {}).get("selector")
     owned = Pod.objects.filter(playground=pg, namespace=namespace, controller_uid=rs.uid).views(*OBSERVED)
     pods = _claim(b, rs, selector, owned)
-    claimed = len(b.commit() if len(b) else [])
+    claimed = b.commit() if len(b) else 0
     # A fresh batch: an adopted pod may be picked as a victim below and must not be written twice in one batch.
     b = Batch(pg, ACTOR)
     active = [p for p in pods if is_active(p)]
