@@ -132,10 +132,12 @@ def run(out, pods: int = 1000, nodes: int = 50) -> None:
         converged_at: list[float] = []
 
         def observe(_pg) -> None:
-            # The moment the goal holds — every pod Running and the Endpoints listing them all. The loops then
-            # still make one confirming resync pass, which the workers do on a timer, not as part of converging.
+            # The moment the goal holds — every pod Running and the Endpoints listing them all: the end of the
+            # round that got there (taken before this check's own queries). The loops then still make one
+            # confirming resync pass, which the workers do on a timer, not as part of converging.
+            ended = time.perf_counter()
             if not converged_at and _converged(pg, pods):
-                converged_at.append(time.perf_counter())
+                converged_at.append(ended)
 
         t0 = time.perf_counter()
         # The loops start from what the scale write nudged, as the workers would receive it.
