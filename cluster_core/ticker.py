@@ -13,7 +13,7 @@ import time
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
-from . import clock, feed, nudge
+from . import checkpoint, clock, feed, nudge
 from .models import Playground, Pod
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 RESYNC_SECONDS = 5.0
 DUE_POLL_SECONDS = 0.1
 COMPACT_SECONDS = 60.0
+CHECKPOINT_SECONDS = 2.0
 
 
 def due_targets() -> dict[int, set[tuple[str, str]]]:
@@ -45,6 +46,11 @@ def resync_targets() -> dict[int, set[tuple[str, str]]]:
     return {pid: {(ch, "*") for ch in nudge.LOOP_CHANNELS} for pid in ids}
 
 
+def checkpoint_wal() -> None:
+    close_old_connections()
+    checkpoint.checkpoint()
+
+
 def compact_all() -> None:
     close_old_connections()
     for pg in Playground.objects.all():
@@ -53,7 +59,7 @@ def compact_all() -> None:
 
 async def run(stop: asyncio.Event | None = None) -> None:
     last_resync = 0.0
-    last_compact = time.monotonic()
+    last_compact = last_checkpoint = time.monotonic()
     while not (stop and stop.is_set()):
         try:
             targets = await sync_to_async(due_targets, thread_sensitive=False)()
@@ -67,6 +73,9 @@ async def run(stop: asyncio.Event | None = None) -> None:
             if now - last_compact >= COMPACT_SECONDS:
                 await sync_to_async(compact_all, thread_sensitive=False)()
                 last_compact = now
+            if now - last_checkpoint >= CHECKPOINT_SECONDS:
+                await sync_to_async(checkpoint_wal, thread_sensitive=False)()
+                last_checkpoint = now
         except Exception:
             log.exception("ticker")
         await asyncio.sleep(DUE_POLL_SECONDS)

@@ -12,7 +12,7 @@ import time
 
 from django.db import transaction
 
-from cluster_core import bootstrap, nudge, runtime, writes
+from cluster_core import bootstrap, checkpoint, nudge, runtime, writes
 from cluster_core.models import Change, Endpoints, Event, LogLine, Playground, Pod
 
 
@@ -123,6 +123,8 @@ def run(out, pods: int = 1000, nodes: int = 50) -> None:
                               "metadata": {"name": "bench", "namespace": "default"},
                               "spec": {"selector": {"app": "bench"}, "ports": [{"port": 80}]}}, "bench")
         runtime.settle(pg)
+        # What the ticker does every couple of seconds in a running server (here nothing else would).
+        checkpoint.checkpoint()
         rev0 = Playground.objects.get(pk=pg.pk).revision
         logs_from = LogLine.objects.order_by("-id").values_list("id", flat=True).first() or 0
         ev0 = Event.objects.filter(playground=pg).count()

@@ -103,3 +103,19 @@ def test_the_cyclic_collector_is_paused_while_reconciles_run_and_resumed_after()
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_wal_checkpoint_moves_the_log_into_the_database(transactional_db):
+    from django.db import connection
+
+    from cluster_core import checkpoint
+    from cluster_core.models import Playground
+
+    if connection.vendor != "sqlite":
+        assert checkpoint.checkpoint() is None
+        return
+    for i in range(20):
+        Playground.objects.create(slug=f"wal-{i}")
+    frames, moved = checkpoint.checkpoint()
+    assert frames > 0
+    assert moved == frames
