@@ -1,8 +1,8 @@
 """The JSON column every cluster object and feed row uses: Django's JSONField, read back through `jsontext`.
 
 A burst of scaling reads thousands of pods whose bodies are decoded column by column; orjson decodes them a few
-times faster than the standard library. What orjson refuses (text that is not JSON, values the driver already
-decoded) takes JSONField's own path.
+times faster than the standard library. Text that is not JSON is returned as it is, as JSONField does; values the
+driver already decoded take JSONField's own path.
 """
 
 from __future__ import annotations
@@ -21,6 +21,6 @@ class JSONColumn(models.JSONField):
                 return []
             try:
                 return jsontext.decode(value)
-            except ValueError:
-                pass
+            except ValueError:  # not JSON text after all: as JSONField does, the value as it is
+                return value
         return super().from_db_value(value, expression, connection)

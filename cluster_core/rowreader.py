@@ -36,8 +36,6 @@ def _converter(field, expression, django_converters, connection):
             and str(connection.timezone) == "UTC"):
         return lambda v: _sqlite_datetime(v) if type(v) is str else (
             v if isinstance(v, dt.datetime) and v.tzinfo else django_converters(v))
-    if django_converters is None:
-        return None
     return django_converters
 
 
@@ -60,16 +58,13 @@ class ObjectIterable(ModelIterable):
         db = qs.db
         connection = connections[db]
         compiler = qs.query.get_compiler(using=db)
-        results = compiler.execute_sql(MULTI, chunked_fetch=False, chunk_size=self.chunk_size)
+        compiler.setup_query()
         select, klass_info = compiler.select, compiler.klass_info
         model = klass_info["model"]
-        positions = klass_info["select_fields"]
-        if len(select) != len(positions) or len(positions) != len(model._meta.concrete_fields):
-            # Not the plain shape after all: read the rows Django's way from here.
-            for row in compiler.results_iter(results):
-                obj = model.from_db(db, [s[0].target.attname for s in select], row)
-                yield obj
+        if not (len(select) == len(klass_info["select_fields"]) == len(model._meta.concrete_fields)):
+            yield from super().__iter__()  # not every column of one model after all: Django's way
             return
+        results = compiler.execute_sql(MULTI, chunked_fetch=False, chunk_size=self.chunk_size)
         django = compiler.get_converters([s[0] for s in select])
         columns = []
         for i, (expression, _sql, _alias) in enumerate(select):

@@ -136,7 +136,7 @@ class Batch:
                 raise AlreadyExists.of(type(first).PLURAL, type(first).GROUP, first.name) from exc
             # The feed row's commit time is taken last, just before the transaction commits: latency measured
             # from it (the page, the benchmarks) does not include this batch's own writing.
-            committed = _db_value(Change._meta.get_field("committed_at"))(timezone.now())
+            committed = connection.ops.adapt_datetimefield_value(timezone.now())
             for row in feed:
                 row[-1] = committed
             _insert_feed(feed)
@@ -153,11 +153,9 @@ FEED_COLUMNS = ("playground_id", "revision", "type", "kind", "namespace", "name"
 
 
 def _insert_feed(rows: list[list]) -> None:
-    qn = connection.ops.quote_name
-    columns = ", ".join(qn(Change._meta.get_field(name).column) for name in FEED_COLUMNS)
+    head, one = _insert_sql(Change, [Change._meta.get_field(name) for name in FEED_COLUMNS])
     with connection.cursor() as cur:
-        cur.executemany(f"INSERT INTO {qn(Change._meta.db_table)} ({columns}) "
-                        f"VALUES ({', '.join(['%s'] * len(FEED_COLUMNS))})", rows)
+        cur.executemany(head + one, rows)
 
 
 def commit_together(batches: list[Batch]) -> int:
@@ -274,7 +272,8 @@ def _rows(fields: list, objs: list, encoded: list[dict] | None) -> list[list]:
     converters = [(i, c) for i, c in enumerate(_db_value(f) for f in fields) if c is not None]
     pre = [(i, name) for i, name in enumerate(names) if name in _JSON_COLUMNS] if encoded is not None else []
     if pre:
-        converters = [(i, c) for i, c in converters if i not in {j for j, _ in pre}]
+        given = {i for i, _ in pre}
+        converters = [(i, c) for i, c in converters if i not in given]
     get = operator.itemgetter(*names)
     rows = []
     for n, o in enumerate(objs):
@@ -292,6 +291,13 @@ def _rows(fields: list, objs: list, encoded: list[dict] | None) -> list[list]:
     return rows
 
 
+def _insert_sql(model, fields: list) -> tuple[str, str]:
+    """`INSERT INTO <table> (<fields' columns>) VALUES ` and one row's placeholders."""
+    qn = connection.ops.quote_name
+    head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) VALUES "
+    return head, f"({', '.join(['%s'] * len(fields))})"
+
+
 def insert_rows(model, objs: list, encoded: list[dict] | None = None, returning: bool = False) -> None:
     """INSERT many rows, each value prepared once by a plain converter (`encoded` gives JSON columns already
     encoded, per object). Without `returning` it is one executemany and nobody reads the primary keys back (feed
@@ -303,9 +309,8 @@ def insert_rows(model, objs: list, encoded: list[dict] | None = None, returning:
     if not objs:
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    head, one = _insert_sql(model, fields)
     qn = connection.ops.quote_name
-    head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) VALUES "
-    one = f"({', '.join(['%s'] * len(fields))})"
     rows = _rows(fields, objs, encoded)
     with connection.cursor() as cur:
         if not returning:
