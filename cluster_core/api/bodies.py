@@ -14,6 +14,8 @@ JSON_TYPES = ("application/json", "application/merge-patch+json", "application/s
 YAML_TYPES = ("application/yaml", "application/apply-patch+yaml", "application/x-yaml", "text/yaml")
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 ACCEPTED = "application/json, application/yaml, application/vnd.kubernetes.protobuf"
+# The apiserver's decoders stop at a nesting depth too ("exceeded max depth").
+TOO_DEEP = "the body of the request could not be decoded: it is nested too deeply"
 
 
 def media_type(content_type: str | None) -> str:
@@ -25,16 +27,17 @@ def _refuse_constant(name: str):
     raise ValueError(f"invalid number {name}")
 
 
-def _finite(value) -> None:
+def _finite(body) -> None:
     """YAML spells infinities and NaN (.inf, .nan); JSON cannot hold them, so neither can an object."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise BadRequest(f"the body of the request could not be decoded: unsupported value {value}")
-    if isinstance(value, dict):
-        for v in value.values():
-            _finite(v)
-    elif isinstance(value, list):
-        for v in value:
-            _finite(v)
+    todo = [body]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BadRequest(f"the body of the request could not be decoded: unsupported value {value}")
+        if isinstance(value, dict):
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
 
 
 def decode(raw: bytes, content_type: str | None):
@@ -46,11 +49,15 @@ def decode(raw: bytes, content_type: str | None):
             return json.loads(raw, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadRequest(f"the body of the request could not be decoded as JSON: {exc}") from None
+        except RecursionError:
+            raise BadRequest(TOO_DEEP) from None
     if mt in YAML_TYPES:
         try:
             body = yaml.safe_load(raw)
         except yaml.YAMLError as exc:
             raise BadRequest(f"the body of the request could not be decoded as YAML: {exc}") from None
+        except RecursionError:
+            raise BadRequest(TOO_DEEP) from None
         _finite(body)
         return body
     if mt == PROTOBUF:
