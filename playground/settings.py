@@ -8,9 +8,17 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import platformdirs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("KUBEPLAY_DATA_DIR", BASE_DIR / "var"))
+# A checkout keeps templates/, static/ and locale/ at its top level and its data in var/; an installed wheel carries
+# them in kubeplay_assets/ (mapped by the build, see setup.py) and keeps its data in the user's data directory.
+IN_CHECKOUT = (BASE_DIR / "manage.py").is_file()
+ASSETS_DIR = BASE_DIR if IN_CHECKOUT else BASE_DIR / "kubeplay_assets"
+DATA_DIR = Path(
+    os.environ.get("KUBEPLAY_DATA_DIR")
+    or (BASE_DIR / "var" if IN_CHECKOUT else platformdirs.user_data_dir("kubeplay", appauthor=False))
+)
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-secret-key-change-me-in-production")
@@ -43,7 +51,7 @@ ASGI_APPLICATION = "playground.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [ASSETS_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -105,10 +113,10 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [ASSETS_DIR / "locale"]
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [ASSETS_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
 
 # The API server's TLS material (generated once into DATA_DIR unless given).

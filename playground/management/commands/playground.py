@@ -2,11 +2,30 @@
 
 import asyncio
 import logging
+import sys
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
+
+from playground import lan
 
 log = logging.getLogger(__name__)
+
+
+def allow_hosts(addresses: list[str]) -> None:
+    """Add the LAN addresses to the allowed hosts (and, for the page's forms, the trusted origins) unless every host
+    is allowed already."""
+    if "*" not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, *(a for a in addresses if a not in settings.ALLOWED_HOSTS)]
+    trusted = list(getattr(settings, "CSRF_TRUSTED_ORIGINS", []))
+    if trusted:
+        settings.CSRF_TRUSTED_ORIGINS = [*trusted, *(f"http://{lan.url_host(a)}" for a in addresses)]
+
+
+def command_name() -> str:
+    return "kubeplay" if Path(sys.argv[0]).name == "kubeplay" else "python manage.py"
 
 
 class Command(BaseCommand):
@@ -14,6 +33,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--lan", action="store_true",
+                            help="serve the room's network: bind every interface (--host 0.0.0.0) and print the "
+                                 "address students type")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--api-port", type=int, default=6443)
         parser.add_argument("--tempo", choices=["instant", "realtime", "classroom"], default=None)
@@ -22,6 +44,13 @@ class Command(BaseCommand):
         parser.add_argument("--no-ticker", action="store_true", help="do not run the resync/due-time ticker here")
 
     def handle(self, *args, **opts):
+        if opts["lan"]:
+            opts["host"] = "0.0.0.0"
+        # Bound to every interface: the page and the API answer on this machine's LAN addresses, which the allowed
+        # hosts and the API certificate name (nothing else is opened up). Before the application is imported: the
+        # WebSocket origin check reads the allowed hosts once.
+        shown = lan.addresses() if opts["host"] in lan.WILDCARD_HOSTS else []
+        allow_hosts(shown)
         import daphne.server  # noqa: F401  (installs the asyncio reactor before anything imports twisted)
         from channels.layers import get_channel_layer
         from channels.worker import Worker
@@ -39,7 +68,7 @@ class Command(BaseCommand):
         if opts["tempo"]:
             set_tempo(pg, opts["tempo"])
         settings.KUBEPLAY_API_PORT = opts["api_port"]
-        cert, key, _ = tls.ensure([opts["host"]])
+        cert, key, _ = tls.ensure([opts["host"], *shown])
         host = opts["host"].replace(":", r"\:")
         endpoints = [
             f"tcp:port={opts['port']}:interface={host}",
@@ -58,7 +87,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"kubeplay: page http://{opts['host']}:{opts['port']}/  "
             f"API https://{opts['host']}:{opts['api_port']}/clusters/{pg.slug}  "
-            f"(kubeconfig: python manage.py kubeconfig {pg.slug})"
+            f"(kubeconfig: {command_name()} kubeconfig {pg.slug})"
         )
+        page = reverse("page", kwargs={"slug": pg.slug})
+        for address in shown:
+            self.stdout.write(f"kubeplay: on this network open http://{lan.url_host(address)}:{opts['port']}{page}  "
+                              f"(API https://{lan.url_host(address)}:{opts['api_port']})")
         # Open watches end with the process: do not hold shutdown for them.
         Server(application=application, endpoints=endpoints, verbosity=0, application_close_timeout=2).run()
