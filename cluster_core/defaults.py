@@ -101,8 +101,26 @@ def service(spec: dict) -> None:
                 p.setdefault("targetPort", p["port"])
 
 
+# The status fields a new object carries although nothing has written them yet: Go's JSON encoding keeps the zero
+# value of every status field without `omitempty`, and clients' models require them (the Python client refuses a
+# DaemonSetStatus without its four counters).
+ZERO_STATUS = {
+    "DaemonSet": {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0},
+    "ReplicaSet": {"replicas": 0},
+    "ReplicationController": {"replicas": 0},
+    "StatefulSet": {"replicas": 0, "availableReplicas": 0},
+}
+
+
+def zero_status(obj: KubeObject) -> None:
+    zero = ZERO_STATUS.get(obj.KIND)
+    if zero and isinstance(obj.status, dict):
+        obj.status = {**zero, **obj.status}
+
+
 def apply(obj: KubeObject) -> None:
     spec = obj.spec if isinstance(obj.spec, dict) else {}
+    zero_status(obj)
     if obj.KIND == "Deployment":
         deployment(spec)
     elif obj.KIND == "ReplicaSet":

@@ -6,6 +6,8 @@ from __future__ import annotations
 class ApiError(Exception):
     code = 500
     reason = "InternalError"
+    # The apiserver's generic answers (a path it does not serve) carry `"details":{}`.
+    details_always = False
 
     def __init__(self, message: str, details: dict | None = None):
         super().__init__(message)
@@ -13,6 +15,8 @@ class ApiError(Exception):
         self.details = details or {}
 
     def status(self) -> dict:
+        """The `Status` in the apiserver's field order (`metav1.Status`: …, message, reason, details, code), the
+        details without the fields Go's `omitempty` drops (an empty group), so the bytes match the real ones."""
         body = {
             "kind": "Status",
             "apiVersion": "v1",
@@ -20,10 +24,11 @@ class ApiError(Exception):
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "code": self.code,
         }
-        if self.details:
-            body["details"] = self.details
+        details = {k: v for k, v in self.details.items() if v not in ("", None, [])}
+        if details or self.details_always:
+            body["details"] = details
+        body["code"] = self.code
         return body
 
 
@@ -33,6 +38,7 @@ def _resource(kind_plural: str, group: str) -> str:
 
 class NotFound(ApiError):
     code, reason = 404, "NotFound"
+    details_always = True
 
     @classmethod
     def of(cls, plural: str, group: str, name: str):

@@ -123,6 +123,9 @@ class KubeObject(models.Model):
     PLURAL = ""
     NAMESPACED = True
     BODY_AT_TOP = False
+    # What DELETE answers once the object is gone: the object itself (upstream's `ReturnDeletedObject`) or a
+    # `Status`.
+    RETURNS_DELETED = False
 
     # No index of its own: every kind's unique (playground, [namespace,] name) constraint starts with it.
     playground = models.ForeignKey(Playground, on_delete=models.CASCADE, db_index=False)
@@ -208,6 +211,7 @@ class KubeObject(models.Model):
 
 class Namespace(KubeObject):
     KIND, PLURAL, NAMESPACED = "Namespace", "namespaces", False
+    RETURNS_DELETED = True
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["playground", "name"], name="uniq_namespace")]
@@ -252,6 +256,7 @@ class PodQuerySet(KubeQuerySet):
 
 class Pod(KubeObject):
     KIND, PLURAL = "Pod", "pods"
+    RETURNS_DELETED = True
 
     node_name = models.CharField(max_length=253, blank=True, default="")  # indexed with the playground
     phase = models.CharField(max_length=32, blank=True, default="Pending")
@@ -272,6 +277,7 @@ class Pod(KubeObject):
 
 class Service(KubeObject):
     KIND, PLURAL = "Service", "services"
+    RETURNS_DELETED = True
 
     # kube-proxy's round-robin position; not part of the API object.
     rr_next = models.IntegerField(default=0)

@@ -91,3 +91,47 @@ def test_it_answers_a_stale_update_with_409(api):
         apps.replace_namespaced_deployment("py2", "default", second)
     assert err.value.status == 409 and "the object has been modified" in err.value.body
     apps.delete_namespaced_deployment("py2", "default")
+
+
+def test_it_parses_the_deleted_service(api):
+    core = client.CoreV1Api(api)
+    core.create_namespaced_service("default", {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "py-svc"},
+                                               "spec": {"selector": {"app": "py"}, "ports": [{"port": 80}]}})
+    deleted = core.delete_namespaced_service("py-svc", "default")
+    assert isinstance(deleted, client.V1Service) and deleted.metadata.name == "py-svc"
+
+
+def test_it_parses_a_created_daemonset(api):
+    apps = client.AppsV1Api(api)
+    body = deployment("py-ds")
+    body["kind"] = "DaemonSet"
+    del body["spec"]["replicas"]
+    created = apps.create_namespaced_daemon_set("default", body)
+    assert created.status.desired_number_scheduled == 0 and created.status.number_ready == 0
+
+
+def test_it_lets_a_quiet_watch_be_stopped(api):
+    import threading
+
+    core = client.CoreV1Api(api)
+    core.create_namespace({"metadata": {"name": "quiet"}})
+    w = watch.Watch()
+    seen = []
+
+    def run():
+        try:
+            for event in w.stream(core.list_namespaced_config_map, "quiet"):
+                seen.append(event)
+        except Exception:  # noqa: BLE001 — stop() shuts the socket; the read under it may end in an error
+            pass
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    # The response (headers) arrives although no event ever comes: only then has the client something to stop.
+    deadline = time.monotonic() + 30
+    while getattr(w, "_resp", None) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert getattr(w, "_resp", None) is not None
+    w.stop()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and seen == []

@@ -323,10 +323,13 @@ def do_delete(call: Call) -> Reply:
                                  propagation=opts.get("propagationPolicy"), grace=grace,
                                  precondition_uid=pre.get("uid", ""), precondition_rv=pre.get("resourceVersion", ""),
                                  dry_run=call.dry_run)
-    if res.kind in ("Pod", "Namespace") or not gone:
+    # Upstream's registries each say whether a finished delete answers the object or a Status
+    # (`ReturnDeletedObject`); an object that is still terminating is answered as it now stands.
+    if res.model.RETURNS_DELETED or not gone:
         return Reply(200, render(res, obj))
+    details = {"name": call.name, "group": res.group, "kind": res.plural, "uid": obj.uid}
     return Reply(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                       "details": {"name": call.name, "group": res.group, "kind": res.plural, "uid": obj.uid}})
+                       "details": {k: v for k, v in details.items() if v}})
 
 
 def do_delete_collection(call: Call) -> Reply:

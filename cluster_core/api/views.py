@@ -32,7 +32,8 @@ WATCH_DEFAULT_TIMEOUT = 1800
 
 def json_response(status: int, body, content_type: str = "application/json", headers: dict | None = None):
     if isinstance(body, (dict, list)):
-        data = json.dumps(body, separators=(",", ":"))
+        # The apiserver's JSON encoder ends every document with a newline.
+        data = json.dumps(body, separators=(",", ":")) + "\n"
     else:
         data = body
     resp = HttpResponse(data, status=status, content_type=content_type)
@@ -272,7 +273,11 @@ async def watch_events(call: Call, start: int | None, send_initial: bool, timeou
         await layer.group_add(group, channel)
     shape = _TableShape(call)
     res = call.resource
+    # An empty first chunk makes the server send the 200 and its headers now, as the apiserver does: a client
+    # waiting for the response (the Python client's watch, an informer asked to stop) is not left hanging until
+    # the first event.
     try:
+        yield b""
         ok = handlers.watch_filter(call)
         if start is None:
             items, last = await sync_to_async(_initial, thread_sensitive=False)(call)
@@ -336,6 +341,7 @@ async def follow_logs(call: Call):
         return row.first() or 0
 
     async def stream():
+        yield b""  # the headers now, before the first line
         for line in lines:
             yield (line + "\n").encode()
         after = await sync_to_async(last_id, thread_sensitive=False)()
