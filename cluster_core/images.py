@@ -34,6 +34,10 @@ class Image:
     startup_log: tuple[str, ...] = field(default_factory=tuple)
     access_log: str = ""
 
+    def page(self, hostname: str) -> str:
+        """The body the server answers `/` with; some sample servers name the pod that answered."""
+        return self.body.replace("{hostname}", hostname)
+
 
 CATALOGUE: dict[str, Image] = {
     "nginx": Image(
@@ -60,6 +64,12 @@ CATALOGUE: dict[str, Image] = {
         '{client} - - [{clf}] "GET {path} HTTP/1.1" 200 45',
     ),
     "redis": Image("redis", 45, 2.0, 0.5, 6379, "", "", ("1:M {ts} * Ready to accept connections tcp",)),
+    # The sample app of the kubernetes.io "Kubernetes Basics" tutorial: it answers with the pod's hostname.
+    "gcr.io/google-samples/kubernetes-bootcamp": Image(
+        "gcr.io/google-samples/kubernetes-bootcamp", 70, 3.0, 0.5, 8080,
+        "Hello Kubernetes bootcamp! | Running on: {hostname} | v=1\n", "node",
+        ("Kubernetes Bootcamp App Started At: {ts} | Running On:  {hostname} \n",),
+    ),
     "busybox": Image("busybox", 2, 0.5, 0.3),
     "alpine": Image("alpine", 3, 0.5, 0.3),
     "tomcat": Image("tomcat", 190, 6.0, 3.0, 8080, "<html><body><h1>Apache Tomcat</h1></body></html>\n", "Tomcat"),

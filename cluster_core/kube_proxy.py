@@ -182,7 +182,7 @@ def _answer(pg: Playground, pod: Pod, port: int, host: str, path: str, client: s
             continue
         if not image.body:
             return Response(0, "", pod.name, pod.node_name, service, "curl: (52) Empty reply from server")
-        status, body = (200, image.body) if path in ("/", "/index.html") else (404, not_found_page(image))
+        status, body = (200, image.page(pod.name)) if path in ("/", "/index.html") else (404, not_found_page(image))
         _access_log(pg, pod, c["name"], image, client, path, status, body)
         return Response(status, body, pod.name, pod.node_name, service)
     return refused(host, shown_port)

@@ -108,7 +108,7 @@ def test_it_lists_node_leases_only_in_kube_node_lease(pg):
 
 @pytest.mark.parametrize("method,path", [
     ("post", "/api/v1/namespaces/default/secrets"),  # not served: namespaces/default has no such subresource
-    ("get", "/api/v1/namespaces/default/pods/x/exec"),
+    ("get", "/api/v1/namespaces/default/pods/x/ephemeralcontainers"),
     ("get", "/apis/apps/v1/namespaces/default/deployments/x/rollback"),
 ])
 def test_it_answers_paths_naming_no_served_subresource_with_404(pg, method, path):

@@ -43,7 +43,7 @@ def test_it_serves_core_aggregated_discovery_as_one_unnamed_group():
         "configmaps", "endpoints", "events", "namespaces", "nodes", "pods", "services"]
     pods = next(r for r in v1["resources"] if r["resource"] == "pods")
     assert pods["scope"] == "Namespaced" and pods["shortNames"] == ["po"] and pods["categories"] == ["all"]
-    assert [s["subresource"] for s in pods["subresources"]] == ["binding", "eviction", "log", "proxy", "status"]
+    assert [s["subresource"] for s in pods["subresources"]] == ["attach", "binding", "eviction", "exec", "log", "portforward", "proxy", "status"]
     eviction = next(s for s in pods["subresources"] if s["subresource"] == "eviction")
     # kubectl drain evicts only when this entry names policy/v1 Eviction; otherwise it deletes.
     assert eviction == {"subresource": "eviction", "responseKind": {"group": "policy", "version": "v1",
@@ -105,7 +105,8 @@ def test_it_serves_legacy_resource_lists_with_subresource_entries():
     core = discovery.api_resource_list("", "v1")
     assert core["groupVersion"] == "v1"
     assert [r["name"] for r in core["resources"] if r["name"].startswith("pods")] == [
-        "pods", "pods/binding", "pods/eviction", "pods/log", "pods/proxy", "pods/status"]
+        "pods", "pods/attach", "pods/binding", "pods/eviction", "pods/exec", "pods/log", "pods/portforward", "pods/proxy",
+        "pods/status"]
     eviction = next(r for r in core["resources"] if r["name"] == "pods/eviction")
     assert (eviction["group"], eviction["version"], eviction["kind"]) == ("policy", "v1", "Eviction")
     assert discovery.api_resource_list("batch", "v1") is None

@@ -111,10 +111,13 @@ _CORE = (
         short_names=("po",), categories=("all",),
         subresources=_subs(
             _status("Pod"),
+            Subresource("attach", "PodAttachOptions", ("create", "get")),
             Subresource("binding", "Binding", ("create",)),
             # `kubectl drain` looks for this entry (name, kind, group, version) before it evicts instead of deleting.
             Subresource("eviction", "Eviction", ("create",), group="policy", version="v1"),
+            Subresource("exec", "PodExecOptions", ("create", "get")),
             Subresource("log", "Pod", ("get",)),
+            Subresource("portforward", "PodPortForwardOptions", ("create", "get")),
             Subresource("proxy", "PodProxyOptions", _PROXY_VERBS),
         ),
     ),

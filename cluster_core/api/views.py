@@ -185,6 +185,9 @@ def route(call: Call) -> Reply:
     m, sub = call.method, call.subresource
     if sub == "proxy":
         return handlers.proxy(call)
+    if sub in ("exec", "attach", "portforward"):
+        # Reached only without a WebSocket upgrade (the upgrades go to `streams`), as on the apiserver.
+        raise BadRequest("Upgrade request required")
     if m == "GET":
         if not call.name:
             return handlers.do_list(call)

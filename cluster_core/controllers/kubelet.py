@@ -213,9 +213,9 @@ def node_ip(node: Node) -> str:
     return ""
 
 
-def startup_lines(image: images.Image, ip: str, at: dt.datetime) -> list[str]:
+def startup_lines(image: images.Image, ip: str, at: dt.datetime, hostname: str = "") -> list[str]:
     ts, apache = _log_stamps(at)
-    return [line.format(ts=ts, ip=ip, apache=apache) for line in image.startup_log]
+    return [line.format(ts=ts, ip=ip, apache=apache, hostname=hostname) for line in image.startup_log]
 
 
 @functools.lru_cache(maxsize=64)
@@ -405,7 +405,7 @@ def _log_startup(s: Sync, pod: Pod, ip: str) -> None:
     """A container's start-up lines, kept as one block: they are written in the same instant."""
     for c in containers(pod):
         info = images.lookup(c.get("image") or "")
-        lines = startup_lines(info, ip, s.now) if info else []
+        lines = startup_lines(info, ip, s.now, pod.name) if info else []
         if lines:
             s.logs.append(new_row(LogLine, playground_id=s.pg.pk, pod_uid=pod.uid, container=c["name"], at=s.now,
                                   text="\n".join(lines)))

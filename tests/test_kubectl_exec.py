@@ -1,0 +1,142 @@
+"""exec into the simulated containers with the real kubectl 1.37 (plain and `-it` through a pseudo-terminal) and
+with the official Python client's `stream`, against a served playground over TLS."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import time
+
+import pytest
+
+from tests.kubectl_helpers import KUBECTL, ok, rolled_out, serve
+
+pytestmark = pytest.mark.kubectl
+
+BOOTCAMP = "gcr.io/google-samples/kubernetes-bootcamp:v1"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    yield from serve(tmp_path_factory, "kubectl-exec")
+
+
+@pytest.fixture(scope="module")
+def pods(served):
+    """A 3-replica Deployment of the tutorial's app behind a Service created before its pods."""
+    ok(served, "create", "service", "clusterip", "bootcamp", "--tcp=8080:8080")
+    ok(served, "create", "deployment", "bootcamp", f"--image={BOOTCAMP}", "--replicas=3")
+    rolled_out(served, "bootcamp")
+    names = ok(served, "get", "pod", "-l", "app=bootcamp", "-o", "name").split()
+    assert len(names) == 3
+    return [n.split("/", 1)[1] for n in names]
+
+
+def test_it_execs_a_command_and_prints_its_output(served, pods):
+    done = served.kubectl("exec", pods[0], "--", "echo", "hi")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "hi\n", "")
+
+
+def test_it_returns_the_commands_exit_code(served, pods):
+    done = served.kubectl("exec", pods[0], "--", "sh", "-c", "exit 3")
+    assert done.returncode == 3
+    assert done.stderr == "command terminated with exit code 3\n"
+
+
+def test_it_reports_a_program_the_image_lacks_as_the_runtime_does(served, pods):
+    done = served.kubectl("exec", pods[0], "--", "foo")
+    assert done.returncode == 1
+    assert 'exec: "foo": executable file not found in $PATH' in done.stderr
+
+
+def test_it_shows_the_service_variables_of_services_that_existed_at_start(served, pods):
+    env = served.kubectl("exec", pods[0], "--", "env").stdout.splitlines()
+    assert f"HOSTNAME={pods[0]}" in env
+    assert "BOOTCAMP_SERVICE_PORT=8080" in env and "KUBERNETES_SERVICE_HOST=10.96.0.1" in env
+
+
+def test_it_load_balances_curl_from_inside_a_pod(served, pods):
+    answers = {served.kubectl("exec", pods[0], "--", "curl", "-s", "bootcamp:8080").stdout for _ in range(3)}
+    assert answers == {f"Hello Kubernetes bootcamp! | Running on: {p} | v=1\n" for p in pods}
+
+
+def read_until(fd: int, marker: bytes, seen: bytearray, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if not ready:
+            continue
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            return False
+        if not data:
+            return False
+        seen += data
+        if marker in seen:
+            return True
+    return False
+
+
+def test_it_runs_an_interactive_shell_through_a_pseudo_terminal(served, pods):
+    pid, fd = pty.fork()
+    if pid == 0:  # the child becomes kubectl, on the pseudo-terminal
+        os.execve(str(KUBECTL), [str(KUBECTL), "exec", "-it", pods[0], "--", "bash"],
+                  {"PATH": os.environ.get("PATH", ""), "HOME": str(served.home), "KUBECONFIG": str(served.kubeconfig)})
+    seen = bytearray()
+    prompt = f"root@{pods[0]}:/# ".encode()
+    try:
+        assert read_until(fd, prompt, seen)
+        os.write(fd, b"hostname\r")
+        assert read_until(fd, f"{pods[0]}\r\n{prompt.decode()}".encode(), seen)
+        os.write(fd, b"exit 4\r")
+        read_until(fd, b"command terminated with exit code 4", seen)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert b"hostname\r\n" in seen
+    assert os.waitstatus_to_exitcode(status) == 4
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The official Python client
+
+
+@pytest.fixture(scope="module")
+def core(served):
+    kubernetes = pytest.importorskip("kubernetes", reason="the official client is a dev extra")
+    cfg = kubernetes.client.Configuration()
+    cfg.host = f"{served.api}/clusters/default"
+    cfg.ssl_ca_cert = str(served.ca_file())
+    cfg.api_key = {"authorization": served.token}
+    cfg.api_key_prefix = {"authorization": "Bearer"}
+    return kubernetes.client.CoreV1Api(kubernetes.client.ApiClient(cfg))
+
+
+def test_it_streams_exec_output_to_the_python_client(core, pods):
+    from kubernetes.stream import stream
+
+    out = stream(core.connect_get_namespaced_pod_exec, pods[0], "default", command=["hostname"],
+                 stderr=True, stdin=False, stdout=True, tty=False)
+    assert out == f"{pods[0]}\n"
+
+
+def test_it_gives_the_python_client_the_exit_code(core, pods):
+    from kubernetes.stream import stream
+
+    resp = stream(core.connect_get_namespaced_pod_exec, pods[0], "default", command=["sh", "-c", "exit 7"],
+                  stderr=True, stdin=False, stdout=True, tty=False, _preload_content=False)
+    resp.run_forever(timeout=20)
+    assert resp.returncode == 7
+
+
+def test_it_feeds_the_python_clients_stdin_to_the_shell(core, pods):
+    from kubernetes.stream import stream
+
+    resp = stream(core.connect_get_namespaced_pod_exec, pods[0], "default", command=["sh"],
+                  stderr=True, stdin=True, stdout=True, tty=False, _preload_content=False)
+    resp.write_stdin("echo one\nexit 2\n")
+    resp.run_forever(timeout=20)
+    assert resp.read_stdout() == "one\n"
+    assert resp.returncode == 2
