@@ -34,8 +34,9 @@ run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py playground --host $(HOST) --port $(PORT) --api-port $(API_PORT) --tempo $(TEMPO)
 
+# The suite's files are spread over both cores (one worker per core, a file's tests together).
 test: dev browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 lint: dev
 	$(VENV)/bin/ruff check .
