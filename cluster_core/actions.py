@@ -434,3 +434,22 @@ def history_text(name: str, revisions: list[dict]) -> str:
     lines = ["REVISION".ljust(width) + "CHANGE-CAUSE"]
     lines += [str(r["revision"]).ljust(width) + (r["changeCause"] or "<none>") for r in revisions]
     return f"deployment.apps/{name} \n" + "\n".join(lines) + "\n\n"
+
+
+def label(pg: Playground, kind: str, name: str, pair: str, *, via: str = "dashboard") -> ActionResult:
+    """`kubectl label KIND NAME key=value`: a JSON merge patch of metadata.labels (label.go)."""
+    resource = DELETABLE.get((kind or "").lower())
+    command = f"kubectl label {kind} {name} {pair}"
+    if resource is None:
+        return ActionResult(False, kubectl=command, error=f'error: the server doesn\'t have a resource type "{kind}"')
+
+    def work():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise Failed(f"error: at least one label update is required, got {pair!r}")
+        reply = call(pg, "PATCH", resource, name, body={"metadata": {"labels": {key: value}}},
+                     content_type="application/merge-patch+json", query={"fieldManager": "kubectl-label"},
+                     actor=_actor(via, "label"))
+        return f"{resource.kind.lower()}/{name} labeled", reply.body
+
+    return _run(command, work)

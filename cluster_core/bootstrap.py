@@ -20,6 +20,21 @@ NODES = [
 CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 
 
+def node_conditions(now: str) -> list[dict]:
+    """A healthy node's conditions, as its kubelet posts them."""
+
+    def cond(type_, status, reason, message):
+        return {"type": type_, "status": status, "lastHeartbeatTime": now, "lastTransitionTime": now,
+                "reason": reason, "message": message}
+
+    return [
+        cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+        cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+        cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+        cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+    ]
+
+
 def node_object(name: str, ip: str, cidr: str, control_plane: bool = False, cpu: str = "2",
                 memory: str = "4026512Ki") -> Node:
     now = clock.rfc3339(clock.now())
@@ -37,19 +52,10 @@ def node_object(name: str, ip: str, cidr: str, control_plane: bool = False, cpu:
         spec["taints"] = [dict(CONTROL_PLANE_TAINT)]
     capacity = {"cpu": cpu, "memory": memory, "pods": "110", "ephemeral-storage": "17394Mi"}
 
-    def cond(type_, status, reason, message):
-        return {"type": type_, "status": status, "lastHeartbeatTime": now, "lastTransitionTime": now,
-                "reason": reason, "message": message}
-
     status = {
         "capacity": capacity,
         "allocatable": dict(capacity),
-        "conditions": [
-            cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-            cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-            cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-            cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
-        ],
+        "conditions": node_conditions(now),
         "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
         "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
         "nodeInfo": {
@@ -113,6 +119,23 @@ def _running_pod(name: str, namespace: str, node: Node, image: str, labels: dict
                owner_references=[owner] if owner else [])
 
 
+STATIC_PODS = {
+    "etcd": "registry.k8s.io/etcd:3.5.21-0",
+    "kube-apiserver": f"registry.k8s.io/kube-apiserver:{VERSION}",
+    "kube-controller-manager": f"registry.k8s.io/kube-controller-manager:{VERSION}",
+    "kube-scheduler": f"registry.k8s.io/kube-scheduler:{VERSION}",
+}
+
+
+def static_pod(component: str, master: Node) -> Pod:
+    """The mirror pod of a control-plane component's manifest in /etc/kubernetes/manifests on the master."""
+    ip = next((a["address"] for a in (master.status or {}).get("addresses") or [] if a.get("type") == "InternalIP"),
+              NODES[0][1])
+    owner = {"apiVersion": "v1", "kind": "Node", "name": master.name, "uid": master.uid, "controller": True}
+    return _running_pod(f"{component}-{master.name}", "kube-system", master, STATIC_PODS[component],
+                        {"component": component, "tier": "control-plane"}, ip, ip, owner)
+
+
 def create_playground(slug: str, tempo: str = "realtime") -> Playground:
     """Create a playground and boot the seed's cluster in it; the coredns Deployment converges at once."""
     with transaction.atomic():
@@ -130,16 +153,8 @@ def create_playground(slug: str, tempo: str = "realtime") -> Playground:
         master = nodes[0]
         mip = NODES[0][1]
         b = Batch(pg, ACTOR)
-        node_owner = {"apiVersion": "v1", "kind": "Node", "name": master.name, "uid": master.uid, "controller": True}
-        for comp, image in (
-            ("etcd", "registry.k8s.io/etcd:3.5.21-0"),
-            ("kube-apiserver", f"registry.k8s.io/kube-apiserver:{VERSION}"),
-            ("kube-controller-manager", f"registry.k8s.io/kube-controller-manager:{VERSION}"),
-            ("kube-scheduler", f"registry.k8s.io/kube-scheduler:{VERSION}"),
-        ):
-            pod = _running_pod(f"{comp}-{master.name}", "kube-system", master, image,
-                               {"component": comp, "tier": "control-plane"}, mip, mip, node_owner)
-            b.create(pod, f"kubelet on {master.name} started static pod {comp}")
+        for comp in STATIC_PODS:
+            b.create(static_pod(comp, master), f"kubelet on {master.name} started static pod {comp}")
         b.create(Service(namespace="default", name="kubernetes", labels={"component": "apiserver", "provider": "kubernetes"},
                          spec={"clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP",
                                "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",

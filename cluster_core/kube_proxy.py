@@ -14,7 +14,9 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from . import clock, images
+from django.db import transaction
+
+from . import clock, images, nudge
 from .models import Endpoints, LogLine, Node, Playground, Pod, Service
 
 AGENT = "curl/8.5.0"
@@ -199,3 +201,5 @@ def _access_log(pg: Playground, pod: Pod, container: str, image: images.Image, c
         # The catalogue's format spells out a successful reply; a miss logs its own status and size.
         line = re.sub(r'" 200 \d+', f'" {status} {len(body)}', line, count=1)
     LogLine.objects.create(playground=pg, pod_uid=pod.uid, container=container, at=now, text=line)
+    # The access-log line is the trace a request leaves in the cluster: a lesson may be waiting for it.
+    transaction.on_commit(lambda: nudge.send_targets(pg.pk, {(nudge.LESSONS, "*")}))

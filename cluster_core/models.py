@@ -126,6 +126,8 @@ class KubeObject(models.Model):
     # What DELETE answers once the object is gone: the object itself (upstream's `ReturnDeletedObject`) or a
     # `Status`.
     RETURNS_DELETED = False
+    # Columns that are not part of the API object and that object writes leave alone.
+    LOCAL_FIELDS: tuple[str, ...] = ()
 
     # No index of its own: every kind's unique (playground, [namespace,] name) constraint starts with it.
     playground = models.ForeignKey(Playground, on_delete=models.CASCADE, db_index=False)
@@ -219,6 +221,12 @@ class Namespace(KubeObject):
 
 class Node(KubeObject):
     KIND, PLURAL, NAMESPACED = "Node", "nodes", False
+    # The simulated machine's power and the node lifecycle controller's next due-time: not part of the API
+    # object, written only by their own conditional UPDATEs (never by an object write).
+    LOCAL_FIELDS = ("powered_off", "lifecycle_due")
+
+    powered_off = models.BooleanField(default=False)
+    lifecycle_due = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["playground", "name"], name="uniq_node")]
@@ -278,6 +286,7 @@ class Pod(KubeObject):
 class Service(KubeObject):
     KIND, PLURAL = "Service", "services"
     RETURNS_DELETED = True
+    LOCAL_FIELDS = ("rr_next",)
 
     # kube-proxy's round-robin position; not part of the API object.
     rr_next = models.IntegerField(default=0)
@@ -367,3 +376,25 @@ class LogLine(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class LessonProgress(models.Model):
+    """How far one playground is in one lesson: which steps the cluster has reached (and at which revision), what
+    the lesson checker has noticed in the change feed so far (`facts`), the learner's predictions and how the
+    cluster answered them. `cursor` is the last feed revision the checker read; `log_cursor` the last log line."""
+
+    playground = models.ForeignKey(Playground, on_delete=models.CASCADE, related_name="lessons")
+    lesson = models.CharField(max_length=63)
+    started_at = models.DateTimeField(default=clock.now)
+    cursor = models.BigIntegerField(default=0)
+    log_cursor = models.BigIntegerField(default=0)
+    done = models.JSONField(default=dict, blank=True)  # step id -> revision at which the cluster got there
+    facts = models.JSONField(default=dict, blank=True)
+    hints = models.JSONField(default=dict, blank=True)  # step id -> indexes of the hints the state calls for
+    predictions = models.JSONField(default=dict, blank=True)  # question id -> {answer, revision, actual, ...}
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["playground", "lesson"], name="uniq_lesson_progress")]
+
+    def __str__(self) -> str:
+        return f"{self.playground_id}/{self.lesson}"

@@ -22,8 +22,12 @@ KUBELET = "kubelet"
 ENDPOINTS = "endpoints-controller"
 GARBAGE_COLLECTOR = "garbage-collector"
 NAMESPACE = "namespace-controller"
+NODE_LIFECYCLE = "node-lifecycle-controller"
+# Not a Kubernetes component: the lessons' checks, evaluated after every commit of a playground with a lesson open.
+LESSONS = "lesson-checker"
 
-LOOP_CHANNELS = [DEPLOYMENT, REPLICASET, DAEMONSET, SCHEDULER, KUBELET, ENDPOINTS, GARBAGE_COLLECTOR, NAMESPACE]
+LOOP_CHANNELS = [DEPLOYMENT, REPLICASET, DAEMONSET, SCHEDULER, KUBELET, ENDPOINTS, GARBAGE_COLLECTOR, NAMESPACE,
+                 NODE_LIFECYCLE, LESSONS]
 
 ENABLED = True
 
@@ -54,6 +58,9 @@ def feed_group(playground_id: int) -> str:
 def targets_for(touched: list[dict]) -> set[tuple[str, str]]:
     """Which loops must look again, and at which key, after these changes."""
     out: set[tuple[str, str]] = set()
+    if touched:
+        # Every commit may be the moment a lesson's step is reached.
+        out.add((LESSONS, "*"))
     for t in touched:
         kind, ns, name, typ = t["kind"], t["namespace"], t["name"], t["type"]
         if typ == "DELETED":
@@ -75,12 +82,16 @@ def targets_for(touched: list[dict]) -> set[tuple[str, str]]:
                 out.add((SCHEDULER, ""))
             if t.get("node"):
                 out.add((KUBELET, t["node"]))
+                if t.get("owner_kind") == "Node" and typ in ("ADDED", "DELETED"):
+                    # A static control-plane pod came or went: the loops of that component stop or start.
+                    out.update((ch, "*") for ch in LOOP_CHANNELS)
             out.add((ENDPOINTS, ""))
         elif kind == "Node":
             # Which nodes a DaemonSet belongs on depends on every node's labels, taints and existence.
             out.add((DAEMONSET, "*"))
             out.add((SCHEDULER, ""))
             out.add((KUBELET, name))
+            out.add((NODE_LIFECYCLE, name))
         elif kind == "Service":
             out.add((ENDPOINTS, ""))
         elif kind == "Namespace":
@@ -135,3 +146,20 @@ def send_targets(playground_id: int, targets, revision: int = 0) -> None:
     if not ENABLED:
         return
     async_to_sync(_send_all)(playground_id, targets, revision)
+
+
+def send_lessons_changed(playground_id: int) -> None:
+    """Tell the pages of a playground that its lesson progress moved (they fetch their lesson panel again)."""
+    if not ENABLED:
+        return
+
+    async def _send():
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            await layer.group_send(feed_group(playground_id), {"type": "lessons.changed"})
+        except Exception as exc:
+            log.debug("lessons notice dropped: %s", exc)
+
+    async_to_sync(_send)()

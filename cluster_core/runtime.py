@@ -11,9 +11,11 @@ from __future__ import annotations
 import importlib
 import logging
 
+from django.db.models import Q
+
 from . import clock, gcpause, nudge
 from .errors import Conflict
-from .models import Playground, Pod
+from .models import Node, Playground, Pod
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +28,31 @@ MODULES = {
     nudge.KUBELET: "cluster_core.controllers.kubelet",
     nudge.ENDPOINTS: "cluster_core.controllers.endpoints",
     nudge.GARBAGE_COLLECTOR: "cluster_core.controllers.garbage_collector",
+    nudge.NODE_LIFECYCLE: "cluster_core.controllers.node_lifecycle",
+    # Last: it looks at what the loops before it made of the round.
+    nudge.LESSONS: "cluster_core.lessons.checker",
 }
 ORDER = list(MODULES)
+
+# The control-plane component each loop runs in. A component whose static pod is gone from its node (its
+# manifest moved out of /etc/kubernetes/manifests) runs no loop at all until the pod is back.
+COMPONENT_OF = {
+    nudge.SCHEDULER: "kube-scheduler",
+    **{ch: "kube-controller-manager" for ch in (nudge.DEPLOYMENT, nudge.REPLICASET, nudge.DAEMONSET,
+                                                  nudge.ENDPOINTS, nudge.GARBAGE_COLLECTOR, nudge.NAMESPACE,
+                                                  nudge.NODE_LIFECYCLE)},
+}
+
+
+def component_running(pg: Playground, component: str) -> bool:
+    """Whether the component runs: its static pod (`kube-scheduler-k8s-master` in kube-system) is there, or the
+    cluster has no static control-plane pods at all (no kube-apiserver pod: a bare test cluster)."""
+    names = Pod.objects.filter(Q(name__startswith=f"{component}-") | Q(name__startswith="kube-apiserver-"),
+                               playground=pg, namespace="kube-system", deletion_timestamp__isnull=True
+                               ).values_list("name", flat=True)
+    names = list(names)
+    return (any(n.startswith(f"{component}-") for n in names)
+            or not any(n.startswith("kube-apiserver-") for n in names))
 
 
 def loop(channel: str):
@@ -49,6 +74,9 @@ def reconcile(channel: str, pg: Playground, key: str, retries: int = 3) -> int:
 def reconcile_keys(channel: str, pg: Playground, keys: list[str]) -> int:
     """Several units of one loop. The kubelets of several nodes sync together and group-commit
     (`kubelet.reconcile_nodes`); every other loop looks at one key after the other."""
+    component = COMPONENT_OF.get(channel)
+    if component and keys and not component_running(pg, component):
+        return 0
     with gcpause.paused():
         if channel == nudge.KUBELET and len(keys) > 1:
             return loop(channel).reconcile_nodes(pg, keys)
@@ -95,21 +123,35 @@ def run_round(pg: Playground, targets: set[tuple[str, str]] | None, nudged: set[
 
 def due_targets(pg: Playground) -> set[tuple[str, str]]:
     """Kubelets whose pods have a stored due-time that has arrived (what the ticker wakes)."""
-    nodes = (
+    # Pods on a machine that is off wait for it: nobody is there to act on their due-times.
+    off = set(Node.objects.filter(playground=pg, powered_off=True).values_list("name", flat=True))
+    nodes = set(
         Pod.objects.filter(playground=pg, requeue_at__lte=clock.now())
         .values_list("node_name", flat=True)
         .distinct()
-    )
-    return {(nudge.KUBELET, n) if n else (nudge.SCHEDULER, "") for n in nodes}
+    ) - off
+    out = {(nudge.KUBELET, n) if n else (nudge.SCHEDULER, "") for n in nodes}
+    out.update((nudge.NODE_LIFECYCLE, n) for n in Node.objects.filter(playground=pg, lifecycle_due__lte=clock.now())
+               .values_list("name", flat=True))
+    return out
 
 
 def next_due(pg: Playground):
-    return (
+    off = list(Node.objects.filter(playground=pg, powered_off=True).values_list("name", flat=True))
+    pods = (
         Pod.objects.filter(playground=pg, requeue_at__isnull=False)
+        .exclude(node_name__in=off)
         .order_by("requeue_at")
         .values_list("requeue_at", flat=True)
         .first()
     )
+    nodes = (
+        Node.objects.filter(playground=pg, lifecycle_due__isnull=False)
+        .order_by("lifecycle_due")
+        .values_list("lifecycle_due", flat=True)
+        .first()
+    )
+    return min((d for d in (pods, nodes) if d is not None), default=None)
 
 
 def settle(pg: Playground, max_rounds: int = 500, advance_clock: bool = True, horizon: float = 600,

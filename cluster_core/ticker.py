@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
 from . import checkpoint, clock, feed, nudge
-from .models import Playground, Pod
+from .models import Node, Playground, Pod
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,18 @@ def due_targets() -> dict[int, set[tuple[str, str]]]:
         .values_list("playground_id", "node_name")
         .distinct()
     )
+    off = set(Node.objects.filter(powered_off=True).values_list("playground_id", "name"))
     for pid, node in rows:
+        if (pid, node) in off:
+            continue  # its machine is off: nobody is there to act on the due-time
         if node:
             out.setdefault(pid, set()).add((nudge.KUBELET, node))
         else:
             out.setdefault(pid, set()).add((nudge.SCHEDULER, ""))
+    # The node lifecycle controller's stored due-times (a node's grace period over, a pod's toleration ended).
+    for pid, node in Node.objects.filter(lifecycle_due__lte=clock.now(), playground__paused=False).values_list(
+            "playground_id", "name"):
+        out.setdefault(pid, set()).add((nudge.NODE_LIFECYCLE, node))
     return out
 
 

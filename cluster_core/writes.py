@@ -30,7 +30,7 @@ _UPDATE_FIELDS: dict[type, list[str]] = {}
 def update_fields(model: type[KubeObject]) -> list[str]:
     if model not in _UPDATE_FIELDS:
         _UPDATE_FIELDS[model] = [
-            f.attname for f in model._meta.concrete_fields if f.name not in _FIXED and f.name != "rr_next"
+            f.attname for f in model._meta.concrete_fields if f.name not in _FIXED and f.name not in model.LOCAL_FIELDS
         ]
     return _UPDATE_FIELDS[model]
 

@@ -275,6 +275,8 @@ class Hub:
                 message = await layer.receive(channel)
                 if message.get("type") == "feed.changed":
                     self.feed_changed(message)
+                elif message.get("type") == "lessons.changed":
+                    await self.lessons_changed(message)
         finally:
             await layer.group_discard(group, channel)
 
@@ -283,6 +285,12 @@ class Hub:
 
     def poke(self) -> None:
         self.wake.set()
+
+    async def lessons_changed(self, message: dict) -> None:
+        """A lesson's progress moved: every viewer fetches its lesson panel again."""
+        for viewer in list(self.viewers):
+            if viewer.revision is not None:
+                await viewer.send(text_data='{"type":"lessons"}')
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -2,7 +2,7 @@ from django.urls import include, path, re_path
 
 from cluster_core.api import views as api
 
-from . import views
+from . import lessons, views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -23,4 +23,9 @@ urlpatterns = [
     path("p/<slug:slug>/tempo", views.tempo, name="tempo"),
     path("p/<slug:slug>/why/<str:kind>/<str:namespace>/<str:name>", views.why, name="why"),
     path("p/<slug:slug>/kubeconfig", views.download_kubeconfig, name="kubeconfig"),
+    path("p/<slug:slug>/lessons/", lessons.panel, name="lessons"),
+    path("p/<slug:slug>/lessons/start", lessons.start, name="lesson-start"),
+    path("p/<slug:slug>/lessons/do", lessons.do, name="lesson-do"),
+    path("p/<slug:slug>/lessons/predict", lessons.predict, name="lesson-predict"),
+    path("p/<slug:slug>/failure", lessons.failure, name="failure"),
 ]

@@ -18,7 +18,7 @@ from cluster_core.api import tls
 from cluster_core.models import Change, Deployment, Playground, Service
 from cluster_core.tempo import set_tempo
 
-from . import consumers, story
+from . import consumers, lessons, story
 
 
 def _database_ok() -> bool:
@@ -73,6 +73,7 @@ def page(request, slug):
         "phases": ["Pending", "ContainerCreating", "Running", "Terminating", "ErrImagePull"],
         "words": page_words(),
         **revision_choices(pg, "test1"),
+        **lessons.panel_context(request, pg),
     })
 
 

@@ -417,6 +417,13 @@ def heartbeat(s: Sync) -> None:
     ready = next((c for c in conds if c.get("type") == "Ready"), None)
     if ready is None:
         return
+    if ready.get("status") != "True":
+        # Back from an outage (the node lifecycle controller had set Unknown): post the node healthy again.
+        ts = clock.rfc3339(s.now)
+        fresh = {c["type"]: c for c in bootstrap.node_conditions(ts)}
+        s.node.status = {**s.node.status, "conditions": [fresh.get(c.get("type"), c) for c in conds]}
+        s.batch.update(s.node, f"kubelet on {s.node.name} posted its node status: Ready (KubeletReady)")
+        return
     last = clock.parse_rfc3339(ready.get("lastHeartbeatTime"))
     # Instant tempo would make every sync a heartbeat: never beat faster than real time.
     interval = HEARTBEAT_SECONDS * max(1.0, clock.TEMPO_FACTORS.get(s.pg.tempo, 1.0))
@@ -464,7 +471,8 @@ def reconcile_nodes(pg: Playground, names: list[str]) -> int:
     conflicts again is synced from a fresh read, so no write is lost or made twice.
 
     With one node a conflict is raised, as from any reconcile: the caller retries."""
-    nodes = list(Node.objects.filter(playground=pg, name__in=names).order_by("name"))
+    # A node whose machine is off has no kubelet running: nothing is synced there until it is back.
+    nodes = list(Node.objects.filter(playground=pg, name__in=names, powered_off=False).order_by("name"))
     if not nodes:
         return 0
     now = clock.now()

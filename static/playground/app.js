@@ -669,6 +669,10 @@
     ws.onmessage = (e) => {
       const start = performance.now();
       const msg = JSON.parse(e.data);
+      if (msg.type === "lessons") {
+        body.dispatchEvent(new CustomEvent("kubeplay:lessons"));
+        return;
+      }
       if (msg.type === "state") {
         queue.length = 0;
         loadState(msg);
