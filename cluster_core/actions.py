@@ -309,7 +309,8 @@ def revision_of(rs: dict) -> int | None:
 def owned_replicasets(pg: Playground, deployment: dict) -> list[dict]:
     """kubectl's `GetAllReplicaSets`: list by the deployment's selector, keep those it controls."""
     selector = labels.selector_string((deployment.get("spec") or {}).get("selector"))
-    items = call(pg, "GET", REPLICASETS, query={"labelSelector": selector}).body["items"]
+    items = call(pg, "GET", REPLICASETS, query={"labelSelector": selector},
+                 namespace=deployment["metadata"].get("namespace", NAMESPACE)).body["items"]
     uid = deployment["metadata"].get("uid")
     return [rs for rs in items
             if any(ref.get("controller") and ref.get("uid") == uid

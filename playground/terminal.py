@@ -11,20 +11,19 @@ which send kubectl's own requests. Output is stdout and stderr together, as a te
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import shlex
 from dataclasses import dataclass
 
-import yaml
-
 from cluster_core import actions, clock, labels
 from cluster_core.api import discovery
 from cluster_core.api.resources import Resource, find
-from cluster_core.api.tables import format_labels, since
+from cluster_core.api.tables import format_labels, human_duration, since
 from cluster_core.errors import ApiError
 from cluster_core.models import Playground
+
+from . import gojson, restmapper
 
 log = logging.getLogger(__name__)
 
@@ -406,33 +405,8 @@ def cmd_delete(pg: Playground, args: list[str]) -> TerminalResult:
 
 # --- get -------------------------------------------------------------------------------------------------------
 
-# Every spelling kubectl resolves through discovery, for the resources this playground serves.
-_SPELLINGS = {
-    ("", "pods"): ("pod", "pods", "po"),
-    ("", "services"): ("service", "services", "svc"),
-    ("apps", "deployments"): ("deployment", "deployments", "deploy"),
-    ("apps", "replicasets"): ("replicaset", "replicasets", "rs"),
-    ("", "nodes"): ("node", "nodes", "no"),
-    ("", "namespaces"): ("namespace", "namespaces", "ns"),
-    ("", "events"): ("event", "events", "ev"),
-    ("", "endpoints"): ("endpoints", "ep"),
-    ("", "configmaps"): ("configmap", "configmaps", "cm"),
-    ("discovery.k8s.io", "endpointslices"): ("endpointslice", "endpointslices"),
-}
-ALL = [("", "pods"), ("", "services"), ("apps", "deployments"), ("apps", "replicasets")]
-# kubectl warns whenever a short name also matches a resource of a lower-priority group.
-SHORT_NAME_WARNINGS = {"ev": 'Warning: short name "ev" could also match lower priority resource events.events.k8s.io'}
-
-
 def _resource_for(word: str) -> Resource | None:
-    word = word.lower()
-    for (group, plural), spellings in _SPELLINGS.items():
-        full = {s for s in spellings} | {f"{plural}.{group}" if group else plural}
-        if group:
-            full |= {f"{s}.{group}" for s in spellings} | {f"{s}.v1.{group}" for s in spellings}
-        if word in full:
-            return find(group, "v1", plural)
-    return None
+    return restmapper.resolve(word)[0]
 
 
 def kind_label(res: Resource) -> str:
@@ -460,7 +434,8 @@ def cmd_get(pg: Playground, args: list[str]) -> TerminalResult:
                    opts.get("selector", ""), bool(opts.get("show_labels")))
     if o.output not in ("", "wide", "name", "yaml", "json"):
         raise Exit(f"error: unable to match a printer suitable for the output format \"{o.output}\", allowed "
-                   "formats are: json,name,wide,yaml")
+                   "formats are: custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,"
+                   "jsonpath-as-json,jsonpath-file,kyaml,name,template,templatefile,wide,yaml")
     if not pos:
         raise Exit('You must specify the type of resource to get. Use "kubectl api-resources" for a complete list '
                    "of supported resources.\n\nerror: Required resource not specified.\nUse \"kubectl explain "
@@ -489,7 +464,8 @@ def cmd_get(pg: Playground, args: list[str]) -> TerminalResult:
     # kubectl prefixes `kind/` when what it got back (not what was asked for) spans several kinds.
     with_kind = len({res for res, _ in fetched}) > 1
     out = "".join(w + "\n" for w in warnings) + print_get(fetched, o, with_kind, bool(opts.get("no_headers")))
-    if not out.strip() and not errors:
+    # Only the human-readable printers say so; -o name/json/yaml print nothing (or an empty List).
+    if not out.strip() and not errors and o.output in ("", "wide"):
         namespaced = not o.all_namespaces and all(res.namespaced for res, _ in requests)
         out += f"No resources found in {o.namespace} namespace.\n" if namespaced else "No resources found\n"
     out += "".join(e + "\n" for e in errors)
@@ -501,13 +477,13 @@ def _get_requests(pos: list[str]) -> tuple[list[str], list[tuple[Resource, list[
     warnings: list[str] = []
 
     def resolve(word: str) -> list[Resource]:
-        if word == "all":
-            return [find(g, "v1", p) for g, p in ALL]
-        res = _resource_for(word)
+        expanded = restmapper.category(word)
+        if expanded:
+            return expanded
+        res, warned = restmapper.resolve(word)
         if res is None:
             raise Exit(f'error: the server doesn\'t have a resource type "{word}"')
-        if word in SHORT_NAME_WARNINGS and SHORT_NAME_WARNINGS[word] not in warnings:
-            warnings.append(SHORT_NAME_WARNINGS[word])
+        warnings.extend(w for w in warned if w not in warnings)
         return [res]
 
     if any("/" in p for p in pos):
@@ -579,9 +555,7 @@ def print_table(table: dict, wide: bool = False, with_namespace: bool = False, k
 def print_objects(objs: list[dict], output: str, single: bool) -> str:
     doc = objs[0] if single else {"apiVersion": "v1", "items": objs, "kind": "List",
                                   "metadata": {"resourceVersion": ""}}
-    if output == "json":
-        return json.dumps(doc, indent=4, ensure_ascii=False) + "\n"
-    return yaml.safe_dump(doc, default_flow_style=False, sort_keys=True, allow_unicode=True)
+    return gojson.to_json(doc) if output == "json" else gojson.to_yaml(doc)
 
 
 # --- describe --------------------------------------------------------------------------------------------------
@@ -631,41 +605,150 @@ def _events(pg: Playground, obj: dict, kind: str = "") -> list[str]:
     return out
 
 
-def _container_lines(containers: list[dict], statuses: dict | None = None, indent: str = "  ") -> list[str]:
-    """A pod template's containers sit under `  Containers:` at ` name:` (3 spaces); a pod's at `  name:`."""
-    out = [f"{indent}Containers:"]
+def _container_lines(containers: list[dict], statuses: dict | None = None, space: str = "  ",
+                     pod: dict | None = None) -> list[str]:
+    """describe.go `describeContainers`: a pod template's under `  Containers:` at `   name:` (space "  "), a pod's
+    under `Containers:` at `  name:`; statuses (a pod's) add ID, state, readiness and restarts."""
+    out = [f"{space}Containers:" + ("" if containers else " <none>")]
     for c in containers:
-        out.append(f"{indent} {c.get('name')}:" if statuses is None else f"{indent}  {c.get('name')}:")
-        inner = indent + "  " if statuses is None else indent + "    "
-        st = (statuses or {}).get(c.get("name")) or {}
-        if statuses is not None:
-            out.append(f"{inner}Container ID:\t{st.get('containerID', '')}")
-        out.append(f"{inner}Image:\t{c.get('image', '')}")
-        if statuses is not None:
-            out.append(f"{inner}Image ID:\t{st.get('imageID', '')}")
+        st = (statuses or {}).get(c.get("name"))
+        out.append(f"  {' ' if space else ''}{c.get('name')}:")
+        if st is not None:
+            out.append(f"    Container ID:\t{st.get('containerID', '')}")
+        out.append(f"    Image:\t{c.get('image', '')}")
+        if st is not None:
+            out.append(f"    Image ID:\t{st.get('imageID', '')}")
         ports = c.get("ports") or []
-        port = ", ".join(f"{p.get('containerPort')}/{p.get('protocol', 'TCP')}" for p in ports) or "<none>"
-        out.append(f"{inner}Port:\t{port}")
-        out.append(f"{inner}Host Port:\t{'0/TCP' if ports else '<none>'}")
-        if statuses is not None:
-            state = st.get("state") or {}
-            if "running" in state:
-                out += [f"{inner}State:\tRunning", f"{inner}  Started:\t{_ts(state['running'].get('startedAt'))}"]
-            elif "waiting" in state:
-                out += [f"{inner}State:\tWaiting", f"{inner}  Reason:\t{state['waiting'].get('reason', '')}"]
-            elif "terminated" in state:
-                t = state["terminated"]
-                out += [f"{inner}State:\tTerminated", f"{inner}  Reason:\t{t.get('reason', '')}",
-                        f"{inner}  Exit Code:\t{t.get('exitCode', 0)}"]
-            else:
-                out.append(f"{inner}State:\tWaiting")
-            out.append(f"{inner}Ready:\t{'True' if st.get('ready') else 'False'}")
-            out.append(f"{inner}Restart Count:\t{st.get('restartCount', 0)}")
+        port = ", ".join(f"{p.get('containerPort', 0)}/{p.get('protocol', 'TCP')}{_port_name(p)}" for p in ports)
+        host = ", ".join(f"{p.get('hostPort', 0)}/{p.get('protocol', 'TCP')}{_port_name(p)}" for p in ports)
+        out.append(f"    Ports:\t{port}" if "," in port else f"    Port:\t{port or '<none>'}")
+        out.append(f"    Host Ports:\t{host}" if "," in host else f"    Host Port:\t{host or '<none>'}")
+        for title, words in (("Command", c.get("command")), ("Args", c.get("args"))):
+            if words:
+                out.append(f"    {title}:")
+                out += [f"      {line}" for word in words for line in str(word).split("\n")]
+        if st is not None:
+            out += _state_lines("State", st.get("state") or {})
+            if (st.get("lastState") or {}).get("terminated"):
+                out += _state_lines("Last State", st["lastState"])
+            out.append(f"    Ready:\t{'True' if st.get('ready') else 'False'}")
+            out.append(f"    Restart Count:\t{st.get('restartCount', 0)}")
+        resources = c.get("resources") or {}
+        for title, amounts in (("Limits", resources.get("limits")), ("Requests", resources.get("requests"))):
+            if amounts:
+                out.append(f"    {title}:")
+                out += [f"      {name}:\t{amounts[name]}" for name in sorted(amounts)]
+        for title, key in (("Liveness", "livenessProbe"), ("Readiness", "readinessProbe"), ("Startup", "startupProbe")):
+            if c.get(key):
+                out.append(f"    {title}:\t{_probe(c[key])}")
         env = c.get("env") or []
-        out.append(f"{inner}Environment:\t{'<none>' if not env else ''}")
-        out += [f"{inner}  {e.get('name')}:\t{e.get('value', '')}" for e in env]
-        out.append(f"{inner}Mounts:\t<none>")
+        out.append("    Environment:" + ("" if env else "\t<none>"))
+        for e in env:
+            out += _env_lines(e, pod)
+        mounts = sorted(c.get("volumeMounts") or [], key=lambda m: m.get("mountPath", ""))
+        out.append("    Mounts:" + ("" if mounts else "\t<none>"))
+        out += [f"      {m.get('mountPath')} from {m.get('name')} ({'ro' if m.get('readOnly') else 'rw'})"
+                for m in mounts]
     return out
+
+
+def _port_name(port: dict) -> str:
+    return f" ({port['name']})" if port.get("name") else ""
+
+
+def _state_lines(title: str, state: dict) -> list[str]:
+    if "running" in state:
+        return [f"    {title}:\tRunning", f"      Started:\t{_ts(state['running'].get('startedAt'))}"]
+    if "terminated" in state:
+        t = state["terminated"]
+        out = [f"    {title}:\tTerminated"]
+        out += [f"      Reason:\t{t['reason']}"] if t.get("reason") else []
+        out += [f"      Message:\t{t['message']}"] if t.get("message") else []
+        out.append(f"      Exit Code:\t{t.get('exitCode', 0)}")
+        out += [f"      Signal:\t{t['signal']}"] if t.get("signal") else []
+        return out + [f"      Started:\t{_ts(t.get('startedAt'))}", f"      Finished:\t{_ts(t.get('finishedAt'))}"]
+    out = [f"    {title}:\tWaiting"]
+    reason = (state.get("waiting") or {}).get("reason")
+    return out + ([f"      Reason:\t{reason}"] if reason else [])
+
+
+def _probe(probe: dict) -> str:
+    """describe.go `DescribeProbe`."""
+    attrs = (f"delay={probe.get('initialDelaySeconds', 0)}s timeout={probe.get('timeoutSeconds', 0)}s "
+             f"period={probe.get('periodSeconds', 0)}s #success={probe.get('successThreshold', 0)} "
+             f"#failure={probe.get('failureThreshold', 0)}")
+    if probe.get("exec") is not None:
+        return f"exec [{' '.join(probe['exec'].get('command') or [])}] {attrs}"
+    if probe.get("httpGet") is not None:
+        h = probe["httpGet"]
+        host = h.get("host", "")
+        host = f"[{host}]" if ":" in host else host
+        return f"http-get {h.get('scheme', 'HTTP').lower()}://{host}:{h.get('port')}{h.get('path', '')} {attrs}"
+    if probe.get("tcpSocket") is not None:
+        t = probe["tcpSocket"]
+        return f"tcp-socket {t.get('host', '')}:{t.get('port')} {attrs}"
+    return f"unknown {attrs}"
+
+
+_FIELD = re.compile(r"^metadata\.(name|namespace|uid)$|^metadata\.(labels|annotations)\['([^']*)'\]$")
+
+
+def _env_lines(e: dict, pod: dict | None) -> list[str]:
+    """describe.go `describeContainerEnvVars`; a field reference resolves as `EnvValueRetriever` does (metadata
+    fields of the pod only, empty otherwise)."""
+    source = e.get("valueFrom")
+    if source is None:
+        first, *rest = str(e.get("value", "")).split("\n")
+        return [f"      {e.get('name')}:\t{first}", *[f"      \t{line}" for line in rest]]
+    if source.get("fieldRef"):
+        ref = source["fieldRef"]
+        value = ""
+        m = _FIELD.match(ref.get("fieldPath", ""))
+        if m and pod is not None:
+            meta = pod.get("metadata") or {}
+            value = str(meta.get(m.group(1), "")) if m.group(1) else (meta.get(m.group(2)) or {}).get(m.group(3), "")
+        return [f"      {e.get('name')}:\t{value} ({ref.get('apiVersion', 'v1')}:{ref.get('fieldPath', '')})"]
+    if source.get("secretKeyRef"):
+        ref = source["secretKeyRef"]
+        return [f"      {e.get('name')}:\t<set to the key '{ref.get('key')}' in secret '{ref.get('name')}'>\t"
+                f"Optional: {'true' if ref.get('optional') else 'false'}"]
+    if source.get("configMapKeyRef"):
+        ref = source["configMapKeyRef"]
+        return [f"      {e.get('name')}:\t<set to the key '{ref.get('key')}' of config map '{ref.get('name')}'>\t"
+                f"Optional: {'true' if ref.get('optional') else 'false'}"]
+    return [f"      {e.get('name')}:\t"]
+
+
+def _toleration_lines(title: str, tolerations: list[dict] | None) -> list[str]:
+    """describe.go `printTolerationsMultilineWithIndent`: sorted by key, `op=Exists` only for Exists."""
+    if not tolerations:
+        return [f"{title}:\t<none>"]
+    lines = []
+    for t in sorted(tolerations, key=lambda t: t.get("key", "")):
+        text = t.get("key", "") + (f"={t['value']}" if t.get("value") else "")
+        text += f":{t['effect']}" if t.get("effect") else ""
+        if t.get("operator") == "Exists" and not t.get("value"):
+            text += " op=Exists" if t.get("key") or t.get("effect") else "op=Exists"
+        if t.get("tolerationSeconds") is not None:
+            text += f" for {t['tolerationSeconds']}s"
+        lines.append(text)
+    return [f"{title}:\t{lines[0]}", *[f"\t{t}" for t in lines[1:]]]
+
+
+def _template_lines(tmpl: dict) -> list[str]:
+    """describe.go `DescribePodTemplate`, as a Deployment's describe prints it."""
+    meta, spec = tmpl.get("metadata") or {}, tmpl.get("spec") or {}
+    out = ["Pod Template:", *_map_lines("Labels:", meta.get("labels"), "  ")]
+    if meta.get("annotations"):
+        out += _map_lines("Annotations:", meta["annotations"], "  ")
+    if spec.get("serviceAccountName"):
+        out.append(f"  Service Account:\t{spec['serviceAccountName']}")
+    out += _container_lines(spec.get("containers") or [])
+    out.append("  Volumes:\t<none>")
+    if spec.get("priorityClassName"):
+        out.append(f"  Priority Class Name:\t{spec['priorityClassName']}")
+    return [*out, *_map_lines("Node-Selectors:", spec.get("nodeSelector"), "  "),
+            *_toleration_lines("  Tolerations", spec.get("tolerations"))]
 
 
 def describe_deployment(pg: Playground, d: dict) -> list[str]:
@@ -685,16 +768,14 @@ def describe_deployment(pg: Playground, d: dict) -> list[str]:
     if strategy.get("type") == "RollingUpdate":
         out.append(f"RollingUpdateStrategy:\t{ru.get('maxUnavailable')} max unavailable, {ru.get('maxSurge')} "
                    "max surge")
-    out += ["Pod Template:", *_map_lines("Labels:", (tmpl.get("metadata") or {}).get("labels"), "  "),
-            *_container_lines((tmpl.get("spec") or {}).get("containers") or []),
-            "  Volumes:\t<none>", "  Node-Selectors:\t<none>", "  Tolerations:\t<none>"]
+    out += _template_lines(tmpl)
     conditions = status.get("conditions") or []
     if conditions:
         out += ["Conditions:", "  Type\tStatus\tReason", "  ----\t------\t------"]
         out += [f"  {c.get('type')}\t{c.get('status')}\t{c.get('reason', '')}" for c in conditions]
     owned = actions.owned_replicasets(pg, d)
-    new = [rs for rs in owned if _templates_match(rs, tmpl)]
-    old = [rs for rs in owned if rs not in new and (rs.get("spec") or {}).get("replicas", 0) > 0]
+    new = [rs for rs in owned if _templates_match(rs, tmpl)][:1]
+    old = [rs for rs in owned if rs not in new]
 
     def rs_line(items):
         return ", ".join(f"{rs['metadata']['name']} ({(rs.get('status') or {}).get('replicas', 0)}/"
@@ -709,33 +790,47 @@ def _templates_match(rs: dict, tmpl: dict) -> bool:
 
 
 def describe_pod(pg: Playground, p: dict) -> list[str]:
+    """describe.go `describePod`: Priority, Priority Class Name and Service Account only when the pod has them."""
     meta, spec, status = p["metadata"], p.get("spec") or {}, p.get("status") or {}
     node = spec.get("nodeName")
     owner = next((r for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
-    out = [f"Name:\t{meta['name']}", f"Namespace:\t{meta.get('namespace', '')}",
-           f"Priority:\t{spec.get('priority', 0)}",
-           f"Service Account:\t{spec.get('serviceAccountName', 'default')}",
-           f"Node:\t{node}/{status.get('hostIP', '')}" if node else "Node:\t<none>",
-           f"Start Time:\t{_ts(status.get('startTime'))}" if status.get("startTime") else None,
-           *_map_lines("Labels:", meta.get("labels")), *_map_lines("Annotations:", meta.get("annotations")),
-           f"Status:\t{'Terminating' if meta.get('deletionTimestamp') else status.get('phase', 'Pending')}",
-           f"IP:\t{status.get('podIP', '')}"]
+    out = [f"Name:\t{meta['name']}", f"Namespace:\t{meta.get('namespace', '')}"]
+    if spec.get("priority") is not None:
+        out.append(f"Priority:\t{spec['priority']}")
+    if spec.get("priorityClassName"):
+        out.append(f"Priority Class Name:\t{spec['priorityClassName']}")
+    if spec.get("runtimeClassName"):
+        out.append(f"Runtime Class Name:\t{spec['runtimeClassName']}")
+    if spec.get("serviceAccountName"):
+        out.append(f"Service Account:\t{spec['serviceAccountName']}")
+    out.append(f"Node:\t{node}/{status.get('hostIP', '')}" if node else "Node:\t<none>")
+    if status.get("startTime"):
+        out.append(f"Start Time:\t{_ts(status['startTime'])}")
+    out += [*_map_lines("Labels:", meta.get("labels")), *_map_lines("Annotations:", meta.get("annotations"))]
+    phase = status.get("phase", "")
+    if meta.get("deletionTimestamp") and phase not in ("Failed", "Succeeded"):
+        until = clock.parse_rfc3339(meta["deletionTimestamp"]) - clock.now()
+        out += [f"Status:\tTerminating (lasts {human_duration(until.total_seconds())})",
+                f"Termination Grace Period:\t{meta.get('deletionGracePeriodSeconds', 0)}s"]
+    else:
+        out.append(f"Status:\t{phase}")
+    out += [f"Reason:\t{status['reason']}"] if status.get("reason") else []
+    out += [f"Message:\t{status['message']}"] if status.get("message") else []
+    out.append(f"IP:\t{status.get('podIP', '')}")
     ips = status.get("podIPs") or []
     out += ["IPs:\t<none>"] if not ips else ["IPs:", *[f"  IP:\t{i.get('ip')}" for i in ips]]
     if owner:
         out.append(f"Controlled By:\t{owner.get('kind')}/{owner.get('name')}")
     statuses = {s.get("name"): s for s in status.get("containerStatuses") or []}
-    out += _container_lines(spec.get("containers") or [], statuses, "")
+    out += _container_lines(spec.get("containers") or [], statuses, "", p)
     conditions = status.get("conditions") or []
     if conditions:
-        out += ["Conditions:", "  Type\tStatus"] + [f"  {c.get('type')}\t{c.get('status')} " for c in conditions]
-    tolerations = spec.get("tolerations") or []
-    tol = [f"{t.get('key', '')}{':' + t['effect'] if t.get('effect') else ''} op={t.get('operator', 'Equal')}"
-           + (f" for {t['tolerationSeconds']}s" if t.get("tolerationSeconds") is not None else "")
-           for t in tolerations]
-    out += ["Volumes:\t<none>", f"QoS Class:\t{status.get('qosClass', 'BestEffort')}", "Node-Selectors:\t<none>",
-            f"Tolerations:\t{tol[0] if tol else '<none>'}", *[f"\t{t}" for t in tol[1:]]]
-    return [line for line in out if line is not None] + _events(pg, p)
+        # describe.go writes "%v \t%v \n": a space after the type widens the column by one.
+        out += ["Conditions:", "  Type\tStatus"] + [f"  {c.get('type')} \t{c.get('status')} " for c in conditions]
+    out += ["Volumes:\t<none>", f"QoS Class:\t{status.get('qosClass', '')}",
+            *_map_lines("Node-Selectors:", spec.get("nodeSelector")),
+            *_toleration_lines("Tolerations", spec.get("tolerations"))]
+    return out + _events(pg, p)
 
 
 def describe_service(pg: Playground, s: dict) -> list[str]:
@@ -747,15 +842,16 @@ def describe_service(pg: Playground, s: dict) -> list[str]:
            f"IP Family Policy:\t{spec.get('ipFamilyPolicy', 'SingleStack')}",
            f"IP Families:\t{','.join(spec.get('ipFamilies') or ['IPv4'])}",
            f"IP:\t{spec.get('clusterIP', '')}", f"IPs:\t{','.join(spec.get('clusterIPs') or [])}"]
-    endpoints = _endpoint_addresses(pg, meta["name"])
+    subsets = _endpoint_subsets(pg, meta["name"], meta.get("namespace", actions.NAMESPACE))
     for p in spec.get("ports") or []:
         pname = p.get("name") or "<unset>"
         proto = p.get("protocol", "TCP")
         out += [f"Port:\t{pname}  {p.get('port')}/{proto}", f"TargetPort:\t{p.get('targetPort')}/{proto}"]
         if p.get("nodePort"):
             out.append(f"NodePort:\t{pname}  {p['nodePort']}/{proto}")
-        target = p.get("targetPort")
-        eps = [f"{ip}:{target}" for ip in endpoints]
+        # The addresses of the subsets' port of the same name, as kubectl lists a port's endpoints.
+        eps = [f"{a['ip']}:{sp.get('port')}" for subset in subsets for sp in subset.get("ports") or []
+               if (sp.get("name") or "") == (p.get("name") or "") for a in subset.get("addresses") or []]
         out.append(f"Endpoints:\t{','.join(eps[:3]) + (f' + {len(eps) - 3} more...' if len(eps) > 3 else '')}"
                    if eps else "Endpoints:\t")
     out.append(f"Session Affinity:\t{spec.get('sessionAffinity', 'None')}")
@@ -765,12 +861,12 @@ def describe_service(pg: Playground, s: dict) -> list[str]:
     return out + _events(pg, s)
 
 
-def _endpoint_addresses(pg: Playground, service: str) -> list[str]:
+def _endpoint_subsets(pg: Playground, service: str, namespace: str) -> list[dict]:
     try:
-        ep = actions.call(pg, "GET", find("", "v1", "endpoints"), service).body
+        ep = actions.call(pg, "GET", find("", "v1", "endpoints"), service, namespace=namespace).body
     except ApiError:
         return []
-    return [a["ip"] for subset in ep.get("subsets") or [] for a in subset.get("addresses") or []]
+    return ep.get("subsets") or []
 
 
 DESCRIBERS = {"Deployment": describe_deployment, "Pod": describe_pod, "Service": describe_service}
@@ -817,7 +913,13 @@ def cmd_logs(pg: Playground, args: list[str]) -> TerminalResult:
             target, prefix = _pod_for_logs(pg, res, name, ns)
         else:
             raise Exit(f"error: cannot get the logs from {kind_label(res)}")
-    pod = actions.call(pg, "GET", pods, target, namespace=ns).body
+    try:
+        pod = actions.call(pg, "GET", pods, target, namespace=ns).body
+    except ApiError as err:
+        if err.code != 404:
+            raise
+        # kubectl finds the pod through its resource builder, whose NotFound names the namespace.
+        raise Exit(f'error: error from server (NotFound): pods "{target}" not found in namespace "{ns}"') from None
     containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
     query = {"container": opts.get("container") or (containers[0] if containers else "")}
     if "tail" in opts:
