@@ -140,51 +140,63 @@ def create_playground(slug: str, tempo: str = "realtime") -> Playground:
     """Create a playground and boot the seed's cluster in it; the coredns Deployment converges at once."""
     with transaction.atomic():
         pg = Playground.objects.create(slug=slug, tempo="instant")
-        b = Batch(pg, ACTOR)
-        for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
-            b.create(Namespace(name=ns, labels={"kubernetes.io/metadata.name": ns}, spec={"finalizers": ["kubernetes"]},
-                               status={"phase": "Active"}), f"kubeadm created namespace {ns}")
-        nodes = []
-        for name, ip, cidr, cp in NODES:
-            node = node_object(name, ip, cidr, cp)
-            nodes.append(node)
-            b.create(node, f"kubelet on {name} registered node {name}")
-        b.commit()
-        master = nodes[0]
-        mip = NODES[0][1]
-        b = Batch(pg, ACTOR)
-        for comp in STATIC_PODS:
-            b.create(static_pod(comp, master), f"kubelet on {master.name} started static pod {comp}")
-        b.create(Service(namespace="default", name="kubernetes", labels={"component": "apiserver", "provider": "kubernetes"},
-                         spec={"clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP",
-                               "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
-                               "internalTrafficPolicy": "Cluster",
-                               "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
-                         status={"loadBalancer": {}}), "kube-apiserver published the kubernetes service")
-        b.create(Endpoints(namespace="default", name="kubernetes", labels={"endpointslice.kubernetes.io/skip-mirror": "true"},
-                           spec={"subsets": [{"addresses": [{"ip": mip}],
-                                              "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}]}),
-                 "kube-apiserver published its own endpoint")
-        b.commit()
-        do_create(pg, {
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "kube-dns", "namespace": "kube-system",
-                         "labels": {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true",
-                                    "kubernetes.io/name": "CoreDNS"}},
-            "spec": {"clusterIP": "10.96.0.10", "selector": {"k8s-app": "kube-dns"},
-                     "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
-                               {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
-                               {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153}]},
-        }, ACTOR)
-        do_create(pg, kube_proxy_daemonset(), ACTOR)
-        do_create(pg, flannel_daemonset(), ACTOR)
-        do_create(pg, coredns_deployment(), ACTOR)
-    from . import runtime
+        seed(pg)
+    return converge(pg, tempo)
 
-    runtime.settle(pg)
+
+def converge(pg: Playground, tempo: str) -> Playground:
+    """Run the loops at tempo instant until the seed's cluster is up (every system pod Running), then set `tempo`.
+    The loops' own nudges are not sent meanwhile: this call is what runs them."""
+    from . import nudge, runtime
+
+    with nudge.quiet_loops():
+        runtime.settle(pg)
     Playground.objects.filter(pk=pg.pk).update(tempo=tempo)
     pg.refresh_from_db()
     return pg
+
+
+def seed(pg: Playground) -> None:
+    """Write the seed's cluster into an empty playground (in the caller's transaction)."""
+    b = Batch(pg, ACTOR)
+    for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
+        b.create(Namespace(name=ns, labels={"kubernetes.io/metadata.name": ns}, spec={"finalizers": ["kubernetes"]},
+                           status={"phase": "Active"}), f"kubeadm created namespace {ns}")
+    nodes = []
+    for name, ip, cidr, cp in NODES:
+        node = node_object(name, ip, cidr, cp)
+        nodes.append(node)
+        b.create(node, f"kubelet on {name} registered node {name}")
+    b.commit()
+    master = nodes[0]
+    mip = NODES[0][1]
+    b = Batch(pg, ACTOR)
+    for comp in STATIC_PODS:
+        b.create(static_pod(comp, master), f"kubelet on {master.name} started static pod {comp}")
+    b.create(Service(namespace="default", name="kubernetes", labels={"component": "apiserver", "provider": "kubernetes"},
+                     spec={"clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP",
+                           "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+                           "internalTrafficPolicy": "Cluster",
+                           "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
+                     status={"loadBalancer": {}}), "kube-apiserver published the kubernetes service")
+    b.create(Endpoints(namespace="default", name="kubernetes", labels={"endpointslice.kubernetes.io/skip-mirror": "true"},
+                       spec={"subsets": [{"addresses": [{"ip": mip}],
+                                          "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}]}),
+             "kube-apiserver published its own endpoint")
+    b.commit()
+    do_create(pg, {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "kube-dns", "namespace": "kube-system",
+                     "labels": {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true",
+                                "kubernetes.io/name": "CoreDNS"}},
+        "spec": {"clusterIP": "10.96.0.10", "selector": {"k8s-app": "kube-dns"},
+                 "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                           {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+                           {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153}]},
+    }, ACTOR)
+    do_create(pg, kube_proxy_daemonset(), ACTOR)
+    do_create(pg, flannel_daemonset(), ACTOR)
+    do_create(pg, coredns_deployment(), ACTOR)
 
 
 # Node agents run everywhere, the tainted master and a cordoned node included.

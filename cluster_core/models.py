@@ -8,6 +8,7 @@ revision: every write takes the next numbers and appends to the `Change` feed in
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from types import SimpleNamespace
@@ -22,6 +23,11 @@ from .rowreader import ObjectIterable
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def new_link() -> str:
+    """An unguessable link part (120 random bits) that is also a valid slug and DNS label: lowercase base32."""
+    return base64.b32encode(secrets.token_bytes(15)).decode().lower()
 
 
 _uids: list[str] = []
@@ -90,9 +96,24 @@ class Playground(models.Model):
     max_nodes = models.IntegerField(default=100)
     max_objects = models.IntegerField(default=10000)
     created_at = models.DateTimeField(default=clock.now)
+    # The read-only link (/p/<read_token>/): watch the playground, change nothing, no kubeconfig.
+    read_token = models.CharField(max_length=64, default=new_link, db_index=True)
+    # Last time someone used the playground (page, action, API); idle ones are removed (`playgrounds.remove_idle`).
+    last_active_at = models.DateTimeField(default=clock.now, db_index=True)
+
+    # Activity is recorded at most this often: a busy playground is not written to on every request.
+    TOUCH_SECONDS = 60
 
     def __str__(self) -> str:
         return self.slug
+
+    def touch(self, now=None) -> None:
+        """Someone used the playground (its page, an action, the API): it is not idle."""
+        now = now or clock.now()
+        if self.last_active_at and (now - self.last_active_at).total_seconds() < self.TOUCH_SECONDS:
+            return
+        Playground.objects.filter(pk=self.pk).update(last_active_at=now)
+        self.last_active_at = now
 
 
 class KubeQuerySet(models.QuerySet):

@@ -7,6 +7,7 @@ is not an error. The feed group message tells watches and pages that new revisio
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from asgiref.sync import async_to_sync
@@ -44,6 +45,25 @@ class capture:
 
     def __exit__(self, *exc) -> None:
         _captured.pop()
+
+
+_local = threading.local()
+
+
+class quiet_loops:
+    """Commits made in this thread inside the block send no loop nudges (the feed notice still goes out): the
+    caller runs the loops itself (a new playground boots through `runtime.settle`), and the workers would only
+    repeat that work."""
+
+    def __enter__(self) -> None:
+        _local.quiet = getattr(_local, "quiet", 0) + 1
+
+    def __exit__(self, *exc) -> None:
+        _local.quiet -= 1
+
+
+def _loud() -> bool:
+    return not getattr(_local, "quiet", 0)
 
 
 def note(touched: list[dict]) -> None:
@@ -139,7 +159,7 @@ async def _send_all(playground_id: int, targets, revision: int) -> None:
 def send(playground_id: int, touched: list[dict], revision: int) -> None:
     if not ENABLED:
         return
-    async_to_sync(_send_all)(playground_id, targets_for(touched), revision)
+    async_to_sync(_send_all)(playground_id, targets_for(touched) if _loud() else set(), revision)
 
 
 def send_targets(playground_id: int, targets, revision: int = 0) -> None:
@@ -163,3 +183,17 @@ def send_lessons_changed(playground_id: int) -> None:
             log.debug("lessons notice dropped: %s", exc)
 
     async_to_sync(_send)()
+
+
+def tempo_changed(playground_id: int, tempo: str, paused: bool) -> None:
+    """Tell every open page of the playground the tempo now in force (the feed group carries it)."""
+    if not ENABLED:
+        return
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(feed_group(playground_id),
+                                        {"type": "playground.tempo", "tempo": tempo, "paused": paused})
+    except Exception as exc:
+        log.debug("tempo notice dropped: %s", exc)

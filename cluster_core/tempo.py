@@ -32,3 +32,11 @@ def set_tempo(pg: Playground, tempo: str) -> None:
     pg.tempo = tempo
     if nodes:
         transaction.on_commit(lambda: nudge.send_targets(pg.pk, {(nudge.KUBELET, n) for n in nodes if n}))
+    transaction.on_commit(lambda: nudge.tempo_changed(pg.pk, tempo, pg.paused))
+
+
+def set_paused(pg: Playground, paused: bool) -> None:
+    """Pause or resume the playground's loops; every open page of it is told."""
+    Playground.objects.filter(pk=pg.pk).update(paused=paused)
+    pg.paused = paused
+    transaction.on_commit(lambda: nudge.tempo_changed(pg.pk, pg.tempo, paused))

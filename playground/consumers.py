@@ -41,7 +41,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import translation
 
-from cluster_core import feed, nudge
+from cluster_core import feed, nudge, playgrounds
 from cluster_core.models import (
     Change,
     Deployment,
@@ -277,11 +277,22 @@ class Hub:
                     self.feed_changed(message)
                 elif message.get("type") == "lessons.changed":
                     await self.lessons_changed(message)
+                elif message.get("type") == "playground.tempo":
+                    await self.playground_tempo(message)
         finally:
             await layer.group_discard(group, channel)
 
     def feed_changed(self, message: dict) -> None:
         self.poke()
+
+    async def playground_tempo(self, message: dict) -> None:
+        """The tempo (or the pause) changed: every viewer's header shows the one in force now."""
+        text = json.dumps({"type": "tempo", "tempo": message["tempo"], "paused": message["paused"]})
+        for viewer in list(self.viewers):
+            try:
+                await viewer.send(text_data=text)
+            except Exception:
+                log.exception("tempo notice to a viewer of playground %s", self.playground_id)
 
     def poke(self) -> None:
         self.wake.set()
@@ -367,8 +378,9 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
     ahead: int = 0
 
     async def connect(self) -> None:
-        slug = self.scope["url_route"]["kwargs"]["slug"]
-        self.playground = await database_sync_to_async(Playground.objects.filter(slug=slug).first)()
+        # The playground's link or its read-only link: the feed only ever goes to the viewer, either may watch.
+        access = await database_sync_to_async(playgrounds.find)(self.scope["url_route"]["kwargs"]["slug"])
+        self.playground = access.playground if access else None
         if self.playground is None:
             await self.close(code=4404)
             return

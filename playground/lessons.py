@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -15,6 +15,8 @@ from django_htmx.http import trigger_client_event
 from cluster_core import actions, failures
 from cluster_core.lessons import checker, checks, loader
 from cluster_core.models import LessonProgress, Playground
+
+from .access import playground_for
 
 _PLACEHOLDER = re.compile(r"\{(nodeport|pod):([a-z0-9-]+)\}")
 
@@ -90,12 +92,12 @@ def _panel(request, pg: Playground):
 
 @require_GET
 def panel(request, slug):
-    return _panel(request, get_object_or_404(Playground, slug=slug))
+    return _panel(request, playground_for(request, slug))
 
 
 @require_POST
 def start(request, slug):
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = playground_for(request, slug)
     lesson = loader.get(request.POST.get("lesson") or "")
     if lesson is None:
         return render(request, "playground/_lessons.html", {**panel_context(request, pg),
@@ -106,7 +108,7 @@ def start(request, slug):
 
 @require_POST
 def predict(request, slug):
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = playground_for(request, slug)
     lesson = loader.get(request.POST.get("lesson") or "")
     step = lesson.step(request.POST.get("step") or "") if lesson else None
     progress = LessonProgress.objects.filter(playground=pg, lesson=lesson.slug).first() if lesson else None
@@ -160,7 +162,7 @@ def _result(request, result: actions.ActionResult, action: str):
 
 @require_POST
 def do(request, slug):
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = playground_for(request, slug)
     lesson = loader.get(request.POST.get("lesson") or "")
     step = lesson.step(request.POST.get("step") or "") if lesson else None
     if step is None or step.action is None:
@@ -173,7 +175,7 @@ FAILURES = {"power-off": "node", "power-on": "node", "stop": "component", "start
 
 @require_POST
 def failure(request, slug):
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = playground_for(request, slug)
     what = request.POST.get("what") or ""
     if what not in FAILURES:
         return _result(request, actions.ActionResult(False, error=_("Unknown failure.")), "failure")

@@ -125,6 +125,10 @@ KUBEPLAY_TLS_KEY = os.environ.get("KUBEPLAY_TLS_KEY", "")
 # The API's TLS port, as the page's kubeconfig download names it (`manage.py playground --api-port` sets it).
 KUBEPLAY_API_PORT = int(os.environ.get("KUBEPLAY_API_PORT", "6443"))
 
+# Playgrounds: how many may exist at once, and how long one nobody uses is kept before it is removed.
+KUBEPLAY_MAX_PLAYGROUNDS = int(os.environ.get("KUBEPLAY_MAX_PLAYGROUNDS", "500"))
+KUBEPLAY_IDLE_SECONDS = float(os.environ.get("KUBEPLAY_IDLE_HOURS", "24")) * 3600
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -8,17 +8,17 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.http.request import split_domain_port
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import trigger_client_event
+from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 
-from cluster_core import actions, bootstrap, images, kubeconfig, runtime
+from cluster_core import actions, images, kubeconfig, playgrounds, runtime
 from cluster_core.api import tls
 from cluster_core.models import Change, Deployment, Playground, Service
-from cluster_core.tempo import set_tempo
+from cluster_core.tempo import set_paused, set_tempo
 
-from . import consumers, lessons, story
+from . import access, consumers, landing, lessons, story
 
 
 def _database_ok() -> bool:
@@ -52,29 +52,37 @@ async def healthz(request):
 # The page
 
 
-@require_GET
-def index(request):
-    pg = bootstrap.get_or_create_default()
-    return redirect("page", slug=pg.slug)
+_playground = access.playground_for
+
+index = landing.index
+start = landing.start
+
+
+def tempo_choices() -> list[tuple[str, str]]:
+    return [("classroom", _("Slow motion (classroom)")), ("realtime", _("Realtime")), ("instant", _("Instant"))]
 
 
 @require_GET
 def page(request, slug):
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = _playground(request, slug, write=False)
     state = consumers.snapshot(pg)
     nodes = [o for o in state["objects"] if o["kind"] == "Node"]
-    return render(request, "playground/page.html", {
+    link = pg.read_token if request.read_only else pg.slug
+    response = render(request, "playground/page.html", {
         "pg": pg,
+        "link": link,
+        "read_only": request.read_only,
+        "share": landing.share_links(request, pg, request.read_only),
         "nodes": sorted(nodes, key=lambda n: (not n["master"], n["name"])),
         "images": images.known_names(),
-        "tempos": [("classroom", _("Slow motion (classroom)")), ("realtime", _("Realtime")),
-                   ("instant", _("Instant"))],
+        "tempos": tempo_choices(),
         "service_types": ["NodePort", "ClusterIP"],
         "phases": ["Pending", "ContainerCreating", "Running", "Terminating", "ErrImagePull"],
         "words": page_words(),
         **revision_choices(pg, "test1"),
         **lessons.panel_context(request, pg),
     })
+    return landing.remember(request, response, link)
 
 
 def revision_choices(pg, name: str, chosen: str = "") -> dict:
@@ -89,7 +97,7 @@ def revision_choices(pg, name: str, chosen: str = "") -> dict:
 @require_GET
 def revisions(request, slug):
     """The Rollback form's revision select, for the deployment named in it."""
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = _playground(request, slug, write=False)
     return render(request, "playground/_revisions.html",
                   revision_choices(pg, _field_get(request, "name"), _field_get(request, "revision")))
 
@@ -149,7 +157,7 @@ def _field(request, name: str) -> str:
 
 @require_POST
 def deploy(request, slug):
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = _playground(request, slug)
     replicas, error = _number(request, "replicas", _("Replicas"), default=1)
     if error:
         return _invalid(request, "deploy", error)
@@ -158,7 +166,7 @@ def deploy(request, slug):
 
 @require_POST
 def expose(request, slug):
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = _playground(request, slug)
     port, error = _number(request, "port", _("Port"), minimum=1)
     if error:
         return _invalid(request, "expose", error)
@@ -168,7 +176,7 @@ def expose(request, slug):
 
 @require_POST
 def scale(request, slug):
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = _playground(request, slug)
     replicas, error = _number(request, "replicas", _("Replicas"))
     if error:
         return _invalid(request, "scale", error)
@@ -177,7 +185,7 @@ def scale(request, slug):
 
 @require_POST
 def set_image(request, slug):
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = _playground(request, slug)
     result = actions.set_image(pg, _field(request, "name"), _field(request, "image"),
                                container=_field(request, "container") or None)
     return _result(request, result, "set-image")
@@ -185,7 +193,7 @@ def set_image(request, slug):
 
 @require_POST
 def rollback(request, slug):
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = _playground(request, slug)
     revision, error = _number(request, "revision", _("Revision"), default=0)
     if error:
         return _invalid(request, "rollback", error)
@@ -194,14 +202,14 @@ def rollback(request, slug):
 
 @require_POST
 def delete(request, slug):
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = _playground(request, slug)
     return _result(request, actions.delete(pg, _field(request, "kind") or "deployment", _field(request, "name")),
                    "delete")
 
 
 @require_POST
 def curl(request, slug):
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = _playground(request, slug)
     target = _field(request, "target")
     if not target:
         return _invalid(request, "curl", _("Name a Service, or localhost:<NodePort>."))
@@ -215,7 +223,7 @@ def curl(request, slug):
 def terminal(request, slug):
     from . import terminal as shell
 
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = _playground(request, slug)
     line = _field(request, "line")
     result = shell.run(pg, line) if line else None
     return render(request, "playground/_terminal_line.html", {"line": line, "result": result})
@@ -227,23 +235,29 @@ def terminal(request, slug):
 
 @require_POST
 def tempo(request, slug):
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = _playground(request, slug)
     what = _field(request, "tempo")
     if what in dict(Playground.TEMPOS):
         set_tempo(pg, what)
     elif what == "pause":
-        Playground.objects.filter(pk=pg.pk).update(paused=True)
+        set_paused(pg, True)
     elif what == "resume":
-        Playground.objects.filter(pk=pg.pk).update(paused=False)
+        set_paused(pg, False)
     elif what == "step":
         # One step: every loop looks once at every unit, whatever the pause says.
-        Playground.objects.filter(pk=pg.pk).update(paused=True)
+        set_paused(pg, True)
         pg.refresh_from_db()
         runtime.run_once(pg)
     pg.refresh_from_db()
-    response = render(request, "playground/page.html#tempo", {"pg": pg, "tempos": [
-        ("classroom", _("Slow motion (classroom)")), ("realtime", _("Realtime")), ("instant", _("Instant"))]})
+    response = render(request, "playground/page.html#tempo", {"pg": pg, "tempos": tempo_choices()})
     return trigger_client_event(response, "kubeplay:tempo", {"tempo": pg.tempo, "paused": pg.paused})
+
+
+@require_POST
+def reset(request, slug):
+    """Back to the seed's fresh cluster, same links; this page reloads, other open pages follow the feed."""
+    playgrounds.reset(_playground(request, slug))
+    return HttpResponseClientRefresh()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -285,7 +299,7 @@ def gather_chain(pg, kind: str, namespace: str, name: str) -> list[dict]:
 
 @require_GET
 def why(request, slug, kind, namespace, name):
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = _playground(request, slug, write=False)
     if kind not in ("Pod", "ReplicaSet", "Service", "Deployment"):
         kind = "Pod"
     lines = story.why_chain(gather_chain(pg, kind, namespace, name))
@@ -303,7 +317,7 @@ def why(request, slug, kind, namespace, name):
 
 @require_GET
 def download_kubeconfig(request, slug):
-    pg = get_object_or_404(Playground, slug=slug)
+    pg = _playground(request, slug)
     _cert, _key, ca_path = tls.ensure()
     host, _port = split_domain_port(request.get_host())
     if ":" in host:

@@ -86,7 +86,7 @@ def curl(page, expected: str) -> None:
 
 
 def test_it_walks_through_the_seed_on_the_live_page(served, page):
-    page.goto(f"{served.url}/")
+    page.goto(f"{served.url}/p/default/")
     page.wait_for_selector("#live.on")
     page.evaluate(WATCH_PHASES)
 

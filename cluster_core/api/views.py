@@ -58,6 +58,7 @@ def authenticate(slug: str | None, headers: dict) -> Playground:
     if slug is not None and pg.slug != slug:
         # Say nothing about the other playground, not even whether it exists.
         raise Forbidden("forbidden: this token does not grant access to the requested playground")
+    pg.touch()
     return pg
 
 

@@ -673,9 +673,15 @@
         body.dispatchEvent(new CustomEvent("kubeplay:lessons"));
         return;
       }
+      if (msg.type === "tempo") {
+        // The tempo changed (from any page or the API): every open page of the playground hears it.
+        body.dispatchEvent(new CustomEvent("kubeplay:tempo", { detail: { tempo: msg.tempo, paused: msg.paused } }));
+        return;
+      }
       if (msg.type === "state") {
         queue.length = 0;
         loadState(msg);
+        body.dispatchEvent(new CustomEvent("kubeplay:tempo", { detail: { tempo: msg.tempo, paused: msg.paused } }));
         live.textContent = W.live;
         live.classList.add("on");
         return;
@@ -756,18 +762,18 @@
   });
 
   // The terminal: clear the line after each command, keep a history on the arrow keys.
-  const termForm = document.getElementById("terminal-form");
+  const termForm = document.getElementById("terminal-form"); // none on a read-only page
   const termLine = document.getElementById("terminal-line");
   const termOut = document.getElementById("terminal-output");
   const history = [];
   let back = 0;
-  termForm.addEventListener("htmx:afterRequest", () => {
+  termForm?.addEventListener("htmx:afterRequest", () => {
     if (termLine.value.trim()) history.push(termLine.value);
     back = history.length;
     termLine.value = "";
     termOut.scrollTop = termOut.scrollHeight;
   });
-  termLine.addEventListener("keydown", (e) => {
+  termLine?.addEventListener("keydown", (e) => {
     if (e.key === "ArrowUp" && back > 0) termLine.value = history[--back];
     else if (e.key === "ArrowDown" && back < history.length) termLine.value = history[++back] || "";
     else return;

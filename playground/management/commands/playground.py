@@ -85,7 +85,8 @@ class Command(BaseCommand):
 
         reactor.callWhenRunning(start_background)
         self.stdout.write(
-            f"kubeplay: page http://{opts['host']}:{opts['port']}/  "
+            f"kubeplay: start page http://{opts['host']}:{opts['port']}/  "
+            f"default playground http://{opts['host']}:{opts['port']}/p/{pg.slug}/  "
             f"API https://{opts['host']}:{opts['api_port']}/clusters/{pg.slug}  "
             f"(kubeconfig: {command_name()} kubeconfig {pg.slug})"
         )

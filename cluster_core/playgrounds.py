@@ -1,0 +1,104 @@
+"""Playgrounds for everyone: start one behind an unguessable link, find it by its link, reset it, remove idle ones.
+
+A playground has two capability links: its slug (`/p/<slug>/`: use it — actions, tempo, kubeconfig, API token)
+and its read-only link (`/p/<read_token>/`: watch it, change nothing). Both are 120 random bits; nobody can guess
+one, and whoever holds one has what it grants. The `default` playground (what `make run` opens) is kept forever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
+
+from . import bootstrap, clock
+from .models import KubeObject, LogLine, Playground, new_link
+from .writes import Batch
+
+DEFAULT = "default"
+ACTOR = "kubeplay"
+
+
+class Full(Exception):
+    """The server already holds as many playgrounds as it is allowed to."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        super().__init__(f"this server already runs its maximum of {cap} playgrounds")
+
+
+@dataclass(frozen=True)
+class Access:
+    playground: Playground
+    read_only: bool
+
+    @property
+    def link(self) -> str:
+        pg = self.playground
+        return pg.read_token if self.read_only else pg.slug
+
+
+def cap() -> int:
+    return int(getattr(settings, "KUBEPLAY_MAX_PLAYGROUNDS", 500))
+
+
+def idle_limit() -> dt.timedelta:
+    return dt.timedelta(seconds=float(getattr(settings, "KUBEPLAY_IDLE_SECONDS", 24 * 3600)))
+
+
+def start(tempo: str = "realtime") -> Playground:
+    """A new playground with the seed's cluster up (every system pod Running), behind a new link."""
+    if Playground.objects.count() >= cap():
+        raise Full(cap())
+    return bootstrap.create_playground(new_link(), tempo=tempo)
+
+
+def find(link: str) -> Access | None:
+    """The playground a link opens, and whether the link is the read-only one."""
+    if not link:
+        return None
+    pg = Playground.objects.filter(slug=link).first()
+    if pg is not None:
+        return Access(pg, read_only=False)
+    pg = Playground.objects.filter(read_token=link).first()
+    return Access(pg, read_only=True) if pg is not None else None
+
+
+def touch(pg: Playground, now: dt.datetime | None = None) -> None:
+    pg.touch(now)
+
+
+def object_models() -> list[type[KubeObject]]:
+    return [m for m in apps.get_app_config("cluster_core").get_models() if issubclass(m, KubeObject)]
+
+
+def reset(pg: Playground) -> Playground:
+    """Back to the seed's fresh cluster, behind the same links. Every object is deleted through the write path
+    (watches and pages see each DELETED), then the seed is written again and converged at tempo instant; the
+    playground keeps its tempo, its pause and its revision counter (revisions only ever grow)."""
+    tempo = pg.tempo
+    with transaction.atomic():
+        Playground.objects.filter(pk=pg.pk).update(tempo="instant")
+        b = Batch(pg, ACTOR)
+        for model in object_models():
+            for obj in model.objects.filter(playground=pg):
+                b.delete(obj, "the playground was reset")
+        b.commit()
+        LogLine.objects.filter(playground=pg).delete()
+        bootstrap.seed(pg)
+    pg = bootstrap.converge(pg, tempo)
+    touch(pg)
+    return pg
+
+
+def remove_idle(now: dt.datetime | None = None) -> int:
+    """Remove the playgrounds nobody used for `idle_limit()`, with everything they own (the default one stays)."""
+    cutoff = (now or clock.now()) - idle_limit()
+    removed = 0
+    for pk in Playground.objects.filter(last_active_at__lt=cutoff).exclude(slug=DEFAULT).values_list("pk", flat=True):
+        with transaction.atomic():
+            removed += bool(Playground.objects.filter(pk=pk, last_active_at__lt=cutoff).delete()[0])
+    return removed
