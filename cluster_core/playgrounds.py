@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 
 from . import bootstrap, clock
-from .models import KubeObject, LogLine, Playground, new_link
+from .models import Change, KubeObject, Playground, new_link
 from .writes import Batch
 
 DEFAULT = "default"
@@ -75,6 +75,16 @@ def object_models() -> list[type[KubeObject]]:
     return [m for m in apps.get_app_config("cluster_core").get_models() if issubclass(m, KubeObject)]
 
 
+def owned_rows() -> list[tuple[type, str]]:
+    """The other models a playground owns rows of (not its objects, not its feed), with the field naming it."""
+    out = []
+    for model in apps.get_app_config("cluster_core").get_models():
+        if model is Change or issubclass(model, KubeObject):
+            continue
+        out += [(model, f.name) for f in model._meta.fields if f.is_relation and f.related_model is Playground]
+    return out
+
+
 def reset(pg: Playground) -> Playground:
     """Back to the seed's fresh cluster, behind the same links. Every object is deleted through the write path
     (watches and pages see each DELETED), then the seed is written again and converged at tempo instant; the
@@ -87,7 +97,10 @@ def reset(pg: Playground) -> Playground:
             for obj in model.objects.filter(playground=pg):
                 b.delete(obj, "the playground was reset")
         b.commit()
-        LogLine.objects.filter(playground=pg).delete()
+        # What the playground holds beside its objects (container logs, lesson progress) starts over too; the
+        # feed stays: revisions only grow, and watches see the deletions above.
+        for model, field in owned_rows():
+            model.objects.filter(**{field: pg}).delete()
         bootstrap.seed(pg)
     pg = bootstrap.converge(pg, tempo)
     touch(pg)

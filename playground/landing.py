@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -43,14 +44,25 @@ def share_links(request, pg, read_only: bool) -> dict:
     return out
 
 
-def lesson_list() -> list:
-    """The lessons to list, when the lessons are installed (their module says which exist)."""
+def lesson_list() -> list[dict]:
+    """The lessons in the repository's lesson files, in the page's language (none when lessons are not installed)."""
     try:
-        from cluster_core import lessons
+        from cluster_core.lessons import loader
     except ImportError:
         return []
-    catalog = getattr(lessons, "catalog", None)
-    return list(catalog()) if callable(catalog) else []
+    lang = "zh" if (get_language() or "").startswith("zh") else "en"
+    return [{"slug": x.slug, "title": x.title[lang], "summary": x.summary[lang], "steps": len(x.steps)}
+            for x in loader.lessons().values()]
+
+
+def _open_lesson(pg, slug: str) -> None:
+    """Begin the chosen lesson in the new playground, so its panel opens on the first step."""
+    try:
+        from cluster_core.lessons import checker, loader
+    except ImportError:
+        return
+    if loader.get(slug) is not None:
+        checker.start(pg, slug)
 
 
 def _landing(request, error: str = "", status: int = 200):
@@ -78,6 +90,8 @@ def start(request):
     """Start a new playground and open it."""
     try:
         pg = playgrounds.start()
+        if request.POST.get("lesson"):
+            _open_lesson(pg, request.POST["lesson"])
     except playgrounds.Full as full:
         return _landing(request, _("This server already runs its maximum of %(cap)s playgrounds. Open one you "
                                    "already have, or try again once unused ones have been removed.")

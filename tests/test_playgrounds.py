@@ -16,7 +16,8 @@ from cluster_core.models import Change, Deployment, Playground, Pod
 from playground import landing
 
 HX = {"HTTP_HX_REQUEST": "true"}
-WRITES = ["deploy", "expose", "scale", "set-image", "rollback", "delete", "curl", "terminal", "tempo", "reset"]
+WRITES = ["deploy", "expose", "scale", "set-image", "rollback", "delete", "curl", "terminal", "tempo", "reset",
+          "lessons/start", "lessons/do", "lessons/predict", "failure"]
 
 
 @pytest.fixture
@@ -125,6 +126,30 @@ def test_it_refuses_every_write_through_the_read_only_link_with_a_readable_403(c
     assert not Deployment.objects.filter(playground=cluster, name="test1").exists()
 
 
+def test_it_keeps_the_lesson_panel_and_its_buttons_from_the_read_only_link(cluster, client):
+    response = client.get(f"/p/{cluster.read_token}/lessons/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 403 and "This is a read-only link" in response.content.decode()
+    assert 'id="lessons"' not in client.get(f"/p/{cluster.read_token}/").content.decode()
+
+
+def test_it_lists_the_lessons_on_the_landing_page(db, fake_clock, quiet_nudges, client):
+    from cluster_core.lessons import loader
+
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for lesson in loader.lessons().values():
+        assert f'name="lesson" value="{lesson.slug}"' in html and lesson.title["en"] in html
+
+
+def test_it_starts_a_playground_with_the_chosen_lesson_open(db, fake_clock, quiet_nudges, client):
+    from cluster_core.lessons import loader
+    from cluster_core.models import LessonProgress
+
+    first = next(iter(loader.lessons()))
+    response = client.post("/start", {"lesson": first})
+    pg = Playground.objects.get(slug=re.fullmatch(r"/p/([a-z2-7]+)/", response["Location"]).group(1))
+    assert list(LessonProgress.objects.filter(playground=pg).values_list("lesson", flat=True)) == [first]
+
+
 def test_it_gives_the_kubeconfig_only_to_the_full_link(cluster, client):
     assert client.get(f"/p/{cluster.read_token}/kubeconfig").status_code == 403
     text = client.get(f"/p/{cluster.slug}/kubeconfig").content.decode()
@@ -164,6 +189,14 @@ def test_it_resets_the_playground_to_the_seeds_fresh_cluster_behind_the_same_lin
     assert after.revision > before.revision and after.tempo == "realtime"
     deleted = Change.objects.filter(playground=cluster, type="DELETED", name="test1", kind="Deployment")
     assert deleted.exists()
+
+
+def test_it_starts_the_lessons_over_on_reset(cluster):
+    from cluster_core.models import LessonProgress
+
+    LessonProgress.objects.create(playground=cluster, lesson="seed", done={"deploy": 120})
+    playgrounds.reset(cluster)
+    assert not LessonProgress.objects.filter(playground=cluster).exists()
 
 
 def test_it_removes_playgrounds_idle_past_the_limit_with_everything_they_own(cluster, fake_clock, settings):

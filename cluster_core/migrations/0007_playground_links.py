@@ -17,7 +17,7 @@ def distinct_read_links(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cluster_core', '0005_event_uid_unindexed'),
+        ('cluster_core', '0006_lessons_and_node_lifecycle'),
     ]
 
     operations = [
