@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from .models import KubeObject
 
 
@@ -118,9 +120,90 @@ def zero_status(obj: KubeObject) -> None:
         obj.status = {**zero, **obj.status}
 
 
+def statefulset(spec: dict) -> None:
+    spec.setdefault("replicas", 1)
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    strategy = spec.get("updateStrategy") or {}
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
+    spec["updateStrategy"] = strategy
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
+    _template(spec)
+
+
+JOB_UID_LABEL = "batch.kubernetes.io/controller-uid"
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+
+
+def job(spec: dict, uid: str, name: str) -> None:
+    """SetDefaults_Job plus what the Job strategy adds on create: a selector on the Job's own uid, and the labels
+    that make its pods match it (unless the user chose `manualSelector`)."""
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+        spec["parallelism"] = 1
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("backoffLimit", 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+    tmpl = spec.setdefault("template", {})
+    if isinstance(tmpl, dict) and not spec.get("manualSelector"):
+        meta = tmpl.setdefault("metadata", {})
+        if isinstance(meta, dict):
+            meta["labels"] = {**(meta.get("labels") or {}), JOB_UID_LABEL: uid, JOB_NAME_LABEL: name,
+                              "controller-uid": uid, "job-name": name}
+        spec.setdefault("selector", {"matchLabels": {JOB_UID_LABEL: uid}})
+    _template(spec)
+
+
+def cronjob(spec: dict) -> None:
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    job_template = spec.setdefault("jobTemplate", {})
+    if isinstance(job_template, dict):
+        job_spec = job_template.setdefault("spec", {})
+        if isinstance(job_spec, dict):
+            _template(job_spec)
+
+
+def replication_controller(obj: KubeObject, spec: dict) -> None:
+    spec.setdefault("replicas", 1)
+    tmpl_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    if not spec.get("selector") and tmpl_labels:
+        spec["selector"] = dict(tmpl_labels)
+    if not obj.labels and tmpl_labels:
+        obj.labels = dict(tmpl_labels)
+    _template(spec)
+
+
+def secret(body: dict) -> None:
+    """`stringData` is write-only: merged into `data` (base64), where it wins over a key of the same name."""
+    body.setdefault("type", "Opaque")
+    string_data = body.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = dict(body.get("data") or {})
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        body["data"] = data
+
+
 def apply(obj: KubeObject) -> None:
     spec = obj.spec if isinstance(obj.spec, dict) else {}
     zero_status(obj)
+    if obj.KIND == "StatefulSet":
+        statefulset(spec)
+    elif obj.KIND == "Job":
+        job(spec, obj.uid, obj.name)
+    elif obj.KIND == "CronJob":
+        cronjob(spec)
+    elif obj.KIND == "ReplicationController":
+        replication_controller(obj, spec)
+    elif obj.KIND == "Secret":
+        secret(spec)
     if obj.KIND == "Deployment":
         deployment(spec)
     elif obj.KIND == "ReplicaSet":

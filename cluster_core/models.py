@@ -149,6 +149,8 @@ class KubeObject(models.Model):
     RETURNS_DELETED = False
     # Columns that are not part of the API object and that object writes leave alone.
     LOCAL_FIELDS: tuple[str, ...] = ()
+    # Whether the apiserver shows metadata.generation from the first version on (kinds with a spec it counts).
+    TRACKS_GENERATION = False
 
     # No index of its own: every kind's unique (playground, [namespace,] name) constraint starts with it.
     playground = models.ForeignKey(Playground, on_delete=models.CASCADE, db_index=False)
@@ -195,7 +197,8 @@ class KubeObject(models.Model):
             m["namespace"] = self.namespace
         m["uid"] = self.uid
         m["resourceVersion"] = str(self.resource_version)
-        if self.KIND in ("Deployment", "ReplicaSet", "DaemonSet", "Service", "Pod", "Node", "Namespace") or self.generation > 1:
+        if self.TRACKS_GENERATION or self.KIND in ("Deployment", "ReplicaSet", "DaemonSet", "Service", "Pod", "Node",
+                                                   "Namespace") or self.generation > 1:
             m["generation"] = self.generation
         m["creationTimestamp"] = clock.rfc3339(self.creation_timestamp)
         if self.deletion_timestamp:
@@ -348,9 +351,125 @@ class Event(KubeObject):
         self.involved_uid = ((self.spec or {}).get("involvedObject") or {}).get("uid", "")
 
 
+class StoredQuerySet(KubeQuerySet):
+    def due(self, now):
+        return self.filter(requeue_at__lte=now)
+
+
+class StoredManager(models.Manager.from_queryset(StoredQuerySet)):
+    """Each kind kept in the shared table sees only its own rows."""
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        return qs.filter(kind=self.model.KIND) if self.model.KIND else qs
+
+
+class StoredObject(KubeObject):
+    """One table for every kind that needs nothing of its own beyond the Kubernetes JSON shape: a new kind of
+    this sort is a proxy class below (no table, no columns of its own), written through the same write path and
+    change feed as every other kind."""
+
+    kind = models.CharField(max_length=63)
+    # A controller's next look at the object is due at this time (a CronJob's next schedule, a Job's back-off).
+    requeue_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = StoredManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["playground", "kind", "namespace", "name"],
+                                               name="uniq_stored_object")]
+
+    def sync_columns(self) -> None:
+        super().sync_columns()
+        self.kind = self.KIND
+
+
+class ServiceAccount(StoredObject):
+    KIND, PLURAL, BODY_AT_TOP = "ServiceAccount", "serviceaccounts", True
+    RETURNS_DELETED = True
+
+    class Meta:
+        proxy = True
+
+
+class Secret(StoredObject):
+    KIND, PLURAL, BODY_AT_TOP = "Secret", "secrets", True
+
+    class Meta:
+        proxy = True
+
+
+class ReplicationController(StoredObject):
+    KIND, PLURAL, TRACKS_GENERATION = "ReplicationController", "replicationcontrollers", True
+
+    class Meta:
+        proxy = True
+
+
+class StatefulSet(StoredObject):
+    KIND, API_VERSION, GROUP, PLURAL = "StatefulSet", "apps/v1", "apps", "statefulsets"
+    TRACKS_GENERATION = True
+
+    class Meta:
+        proxy = True
+
+
+class Job(StoredObject):
+    KIND, API_VERSION, GROUP, PLURAL = "Job", "batch/v1", "batch", "jobs"
+    TRACKS_GENERATION = True
+
+    class Meta:
+        proxy = True
+
+
+class CronJob(StoredObject):
+    KIND, API_VERSION, GROUP, PLURAL = "CronJob", "batch/v1", "batch", "cronjobs"
+    TRACKS_GENERATION = True
+
+    class Meta:
+        proxy = True
+
+
+RBAC = "rbac.authorization.k8s.io"
+
+
+class Role(StoredObject):
+    KIND, API_VERSION, GROUP, PLURAL, BODY_AT_TOP = "Role", f"{RBAC}/v1", RBAC, "roles", True
+
+    class Meta:
+        proxy = True
+
+
+class RoleBinding(StoredObject):
+    KIND, API_VERSION, GROUP, PLURAL, BODY_AT_TOP = "RoleBinding", f"{RBAC}/v1", RBAC, "rolebindings", True
+
+    class Meta:
+        proxy = True
+
+
+class ClusterRole(StoredObject):
+    KIND, API_VERSION, GROUP, PLURAL, BODY_AT_TOP = "ClusterRole", f"{RBAC}/v1", RBAC, "clusterroles", True
+    NAMESPACED = False
+
+    class Meta:
+        proxy = True
+
+
+class ClusterRoleBinding(StoredObject):
+    KIND, API_VERSION, GROUP, PLURAL = "ClusterRoleBinding", f"{RBAC}/v1", RBAC, "clusterrolebindings"
+    BODY_AT_TOP, NAMESPACED = True, False
+
+    class Meta:
+        proxy = True
+
+
+STORED_KINDS = (ServiceAccount, Secret, ReplicationController, StatefulSet, Job, CronJob, Role, RoleBinding,
+                ClusterRole, ClusterRoleBinding)
+
 KINDS: dict[str, type[KubeObject]] = {
     m.KIND: m
-    for m in (Namespace, Node, Deployment, ReplicaSet, DaemonSet, Pod, Service, Endpoints, ConfigMap, Event)
+    for m in (Namespace, Node, Deployment, ReplicaSet, DaemonSet, Pod, Service, Endpoints, ConfigMap, Event,
+              *STORED_KINDS)
 }
 
 

@@ -133,6 +133,67 @@ def workload_causes(pg: Playground, obj: KubeObject) -> list[dict]:
     return out
 
 
+def replication_controller_causes(pg: Playground, spec: dict) -> list[dict]:
+    out = replicas_causes(pg, "spec.replicas", spec.get("replicas", 1))
+    selector = spec.get("selector")
+    tmpl = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+    tlabels = (tmpl.get("metadata") or {}).get("labels") or {}
+    if not isinstance(selector, dict) or not selector:
+        out.append(cause("spec.selector", "Required value", "FieldValueRequired"))
+    elif any(tlabels.get(k) != v for k, v in selector.items()):
+        out.append(cause("spec.template.metadata.labels",
+                         f"Invalid value: {tlabels!r}: `selector` does not match template `labels`"))
+    out += pod_spec_causes("spec.template.spec", tmpl.get("spec"))
+    return out
+
+
+def job_causes(field: str, spec) -> list[dict]:
+    if not isinstance(spec, dict):
+        return [cause(field, "Invalid value: must be an object")]
+    out = []
+    for key in ("parallelism", "completions", "backoffLimit"):
+        value = spec.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            out.append(cause(f"{field}.{key}", f"Invalid value: {value!r}: must be greater than or equal to 0"))
+    tmpl = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+    pod = tmpl.get("spec")
+    policy = (pod or {}).get("restartPolicy") if isinstance(pod, dict) else None
+    if policy not in ("OnFailure", "Never"):
+        out.append(cause(f"{field}.template.spec.restartPolicy",
+                         f'Required value: valid values: "OnFailure", "Never"', "FieldValueRequired"))
+    out += pod_spec_causes(f"{field}.template.spec", pod)
+    return out
+
+
+def cronjob_causes(spec: dict) -> list[dict]:
+    from . import cron
+
+    out = []
+    schedule = spec.get("schedule")
+    if not schedule:
+        out.append(cause("spec.schedule", "Required value", "FieldValueRequired"))
+    else:
+        problem = cron.problem(str(schedule))
+        if problem:
+            out.append(cause("spec.schedule", f"Invalid value: {schedule!r}: {problem}"))
+    job_spec = (spec.get("jobTemplate") or {}).get("spec")
+    out += job_causes("spec.jobTemplate.spec", job_spec)
+    return out
+
+
+def secret_causes(body: dict) -> list[dict]:
+    import base64
+    import binascii
+
+    out = []
+    for key, value in (body.get("data") or {}).items():
+        try:
+            base64.b64decode(str(value), validate=True)
+        except (binascii.Error, ValueError):
+            out.append(cause(f"data[{key}]", "Invalid value: illegal base64 data"))
+    return out
+
+
 def service_causes(obj: KubeObject) -> list[dict]:
     spec = obj.spec if isinstance(obj.spec, dict) else {}
     out = []
@@ -168,6 +229,16 @@ def check(pg: Playground, obj: KubeObject, old_spec: dict | None = None) -> None
         causes += workload_causes(pg, obj)
         if obj.KIND in ("Deployment", "DaemonSet") and old_spec and old_spec.get("selector") and obj.spec.get("selector") != old_spec.get("selector"):
             causes.append(cause("spec.selector", f"Invalid value: {obj.spec.get('selector')!r}: field is immutable"))
+    elif obj.KIND == "StatefulSet":
+        causes += workload_causes(pg, obj)
+    elif obj.KIND == "ReplicationController":
+        causes += replication_controller_causes(pg, obj.spec)
+    elif obj.KIND == "Job":
+        causes += job_causes("spec", obj.spec)
+    elif obj.KIND == "CronJob":
+        causes += cronjob_causes(obj.spec)
+    elif obj.KIND == "Secret":
+        causes += secret_causes(obj.spec)
     elif obj.KIND == "Pod":
         causes += pod_spec_causes("spec", obj.spec)
     elif obj.KIND == "Service":

@@ -122,6 +122,14 @@ _CORE = (
         ),
     ),
     ResourceInfo(
+        "", "v1", "replicationcontrollers", "replicationcontroller", "ReplicationController", True,
+        short_names=("rc",), categories=("all",),
+        subresources=_subs(_status("ReplicationController"),
+                           Subresource("scale", "Scale", _STATUS_VERBS, group="autoscaling", version="v1")),
+    ),
+    ResourceInfo("", "v1", "secrets", "secret", "Secret", True),
+    ResourceInfo("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, short_names=("sa",)),
+    ResourceInfo(
         "", "v1", "services", "service", "Service", True,
         short_names=("svc",), categories=("all",),
         subresources=_subs(_status("Service"), Subresource("proxy", "ServiceProxyOptions", _PROXY_VERBS)),
@@ -146,6 +154,40 @@ _APPS = (
         short_names=("rs",), categories=("all",),
         subresources=_subs(_SCALE, _status("ReplicaSet", "apps")),
     ),
+    ResourceInfo(
+        "apps", "v1", "statefulsets", "statefulset", "StatefulSet", True,
+        short_names=("sts",), categories=("all",),
+        subresources=_subs(_SCALE, _status("StatefulSet", "apps")),
+    ),
+)
+
+_BATCH = (
+    ResourceInfo("batch", "v1", "cronjobs", "cronjob", "CronJob", True, short_names=("cj",), categories=("all",),
+                 subresources=_subs(_status("CronJob", "batch"))),
+    ResourceInfo("batch", "v1", "jobs", "job", "Job", True, categories=("all",),
+                 subresources=_subs(_status("Job", "batch"))),
+)
+
+_RBAC_GROUP = "rbac.authorization.k8s.io"
+_RBAC = (
+    ResourceInfo(_RBAC_GROUP, "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", False),
+    ResourceInfo(_RBAC_GROUP, "v1", "clusterroles", "clusterrole", "ClusterRole", False),
+    ResourceInfo(_RBAC_GROUP, "v1", "rolebindings", "rolebinding", "RoleBinding", True),
+    ResourceInfo(_RBAC_GROUP, "v1", "roles", "role", "Role", True),
+)
+
+# Reviews are only ever created: the answer comes back in the response, nothing is stored.
+_AUTHORIZATION = (
+    ResourceInfo("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "selfsubjectaccessreview",
+                 "SelfSubjectAccessReview", False, verbs=("create",)),
+    ResourceInfo("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "selfsubjectrulesreview",
+                 "SelfSubjectRulesReview", False, verbs=("create",)),
+)
+
+# metrics-server's aggregated API, as `kubectl top` finds it.
+_METRICS = (
+    ResourceInfo("metrics.k8s.io", "v1beta1", "nodes", "", "NodeMetrics", False, verbs=("get", "list")),
+    ResourceInfo("metrics.k8s.io", "v1beta1", "pods", "", "PodMetrics", True, verbs=("get", "list")),
 )
 
 # Same short name as core/v1 events, as on a real cluster; kubectl prefers core and warns about the other.
@@ -155,11 +197,13 @@ _COORDINATION = (ResourceInfo("coordination.k8s.io", "v1", "leases", "lease", "L
 
 _DISCOVERY = (ResourceInfo("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", True),)
 
-# Group order of a real apiserver (aggregator group priorities: apps 17800, events 17750, coordination 16500,
-# discovery 16200).
-GROUP_ORDER = ("", "apps", "events.k8s.io", "coordination.k8s.io", "discovery.k8s.io")
+# Group order of a real apiserver (aggregator group priorities: apps 17800, events 17750, authorization 17600,
+# batch 17400, rbac 17000, coordination 16500, discovery 16200, then aggregated APIs such as metrics.k8s.io).
+GROUP_ORDER = ("", "apps", "events.k8s.io", "authorization.k8s.io", "batch", "rbac.authorization.k8s.io",
+               "coordination.k8s.io", "discovery.k8s.io", "metrics.k8s.io")
 
-RESOURCES: tuple[ResourceInfo, ...] = _CORE + _APPS + _EVENTS + _COORDINATION + _DISCOVERY
+RESOURCES: tuple[ResourceInfo, ...] = (_CORE + _APPS + _EVENTS + _AUTHORIZATION + _BATCH + _RBAC + _COORDINATION
+                                       + _DISCOVERY + _METRICS)
 
 _BY_PLURAL = {(r.group, r.version, r.plural): r for r in RESOURCES}
 _BY_KIND = {(r.group, r.kind): r for r in RESOURCES}

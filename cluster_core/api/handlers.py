@@ -319,17 +319,24 @@ def do_delete(call: Call) -> Reply:
     except (TypeError, ValueError):
         raise BadRequest(f"invalid gracePeriodSeconds: {grace!r}") from None
     pre = opts.get("preconditions") or {}
+    propagation, headers = opts.get("propagationPolicy"), {}
+    if res.kind == "Job" and not propagation:
+        # batch/v1 Jobs keep their pods unless told otherwise (the Job strategy's default policy), and say so.
+        propagation = "Orphan"
+        headers["Warning"] = ('299 - "child pods are preserved by default when jobs are deleted; set '
+                              'propagationPolicy=Background to remove them or set propagationPolicy=Orphan to '
+                              'suppress this warning"')
     obj, gone = writes.do_delete(call.pg, res.model_kind, call.namespace, call.name, call.actor,
-                                 propagation=opts.get("propagationPolicy"), grace=grace,
+                                 propagation=propagation, grace=grace,
                                  precondition_uid=pre.get("uid", ""), precondition_rv=pre.get("resourceVersion", ""),
                                  dry_run=call.dry_run)
     # Upstream's registries each say whether a finished delete answers the object or a Status
     # (`ReturnDeletedObject`); an object that is still terminating is answered as it now stands.
     if res.model.RETURNS_DELETED or not gone:
-        return Reply(200, render(res, obj))
+        return Reply(200, render(res, obj), headers=headers)
     details = {"name": call.name, "group": res.group, "kind": res.plural, "uid": obj.uid}
     return Reply(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                       "details": {k: v for k, v in details.items() if v}})
+                       "details": {k: v for k, v in details.items() if v}}, headers=headers)
 
 
 def do_delete_collection(call: Call) -> Reply:

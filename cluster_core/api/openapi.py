@@ -71,6 +71,9 @@ SERVED: dict[str, GroupVersion] = {
             Resource("endpoints", "Endpoints"),
             Resource("events", "Event"),
             Resource("configmaps", "ConfigMap"),
+            Resource("secrets", "Secret"),
+            Resource("serviceaccounts", "ServiceAccount"),
+            Resource("replicationcontrollers", "ReplicationController", subresources=("status", "scale")),
         ),
     ),
     "apis/apps/v1": GroupVersion(
@@ -80,7 +83,25 @@ SERVED: dict[str, GroupVersion] = {
             Resource("daemonsets", "DaemonSet", subresources=("status",)),
             Resource("deployments", "Deployment", subresources=("status", "scale")),
             Resource("replicasets", "ReplicaSet", subresources=("status", "scale")),
+            Resource("statefulsets", "StatefulSet", subresources=("status", "scale")),
         ),
+    ),
+    "apis/batch/v1": GroupVersion(
+        "batch", "v1", (Resource("cronjobs", "CronJob", subresources=("status",)),
+                        Resource("jobs", "Job", subresources=("status",)))
+    ),
+    "apis/rbac.authorization.k8s.io/v1": GroupVersion(
+        "rbac.authorization.k8s.io",
+        "v1",
+        (
+            Resource("clusterrolebindings", "ClusterRoleBinding", namespaced=False),
+            Resource("clusterroles", "ClusterRole", namespaced=False),
+            Resource("rolebindings", "RoleBinding"),
+            Resource("roles", "Role"),
+        ),
+    ),
+    "apis/authorization.k8s.io/v1": GroupVersion(
+        "authorization.k8s.io", "v1", (), extra_kinds=("SelfSubjectAccessReview", "SelfSubjectRulesReview")
     ),
     "apis/autoscaling/v1": GroupVersion("autoscaling", "v1", (), extra_kinds=("Scale",)),
     "apis/discovery.k8s.io/v1": GroupVersion(

@@ -215,6 +215,75 @@ _COLUMNS: dict[str, list[dict]] = {
         _age_col(),
     ],
     "ConfigMap": [_name_col(), _col("Data", "Data contains the configuration data."), _age_col()],
+    "Secret": [
+        _name_col(),
+        _col("Type", "The type of the secret"),
+        _col("Data", "The number of entries in data", type="integer"),
+        _age_col(),
+    ],
+    "ServiceAccount": [
+        _name_col(),
+        _col("Secrets", "Secrets is a list of the secrets in the same namespace that pods running using this "
+             "ServiceAccount are allowed to use.", type="integer"),
+        _age_col(),
+    ],
+    "ReplicationController": [
+        _name_col(),
+        _col("Desired", "Replicas is the number of desired replicas.", type="integer"),
+        _col("Current", "Replicas is the most recently observed number of replicas.", type="integer"),
+        _col("Ready", "The number of ready replicas for this replication controller.", type="integer"),
+        _age_col(),
+        _CONTAINERS,
+        _IMAGES,
+        _col("Selector", "Selector is a label query over pods that should match the Replicas count.", priority=1),
+    ],
+    "StatefulSet": [
+        _name_col(),
+        _col("Ready", "Number of the pod with ready state"),
+        _age_col(),
+        _CONTAINERS,
+        _IMAGES,
+    ],
+    "Job": [
+        _name_col(),
+        _col("Status", "Status of the job."),
+        _col("Completions", "The completion status of the job"),
+        _col("Duration", "Time required to complete the job."),
+        _age_col(),
+        _CONTAINERS,
+        _IMAGES,
+        _col("Selector", "A label query over pods that should match the pod count.", priority=1),
+    ],
+    "CronJob": [
+        _name_col(),
+        _col("Schedule", "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron."),
+        _col("Timezone", "The time zone name for the given schedule."),
+        _col("Suspend", "This flag tells the controller to suspend subsequent executions.", type="boolean"),
+        _col("Active", "A list of pointers to currently running jobs.", type="integer"),
+        _col("Last Schedule", "Information when was the last time the job was successfully scheduled."),
+        _age_col(),
+        _CONTAINERS,
+        _IMAGES,
+        _col("Selector", "A label query over pods that should match the pod count.", priority=1),
+    ],
+    "Role": [_name_col(), _col("Created At", _AGE_DOC, type="date")],
+    "ClusterRole": [_name_col(), _col("Created At", _AGE_DOC, type="date")],
+    "RoleBinding": [
+        _name_col(),
+        _col("Role", "RoleRef references the Role or ClusterRole this binding grants."),
+        _age_col(),
+        _col("Users", "Users in the roleBinding", priority=1),
+        _col("Groups", "Groups in the roleBinding", priority=1),
+        _col("ServiceAccounts", "ServiceAccounts in the roleBinding", priority=1),
+    ],
+    "ClusterRoleBinding": [
+        _name_col(),
+        _col("Role", "RoleRef references the ClusterRole this binding grants."),
+        _age_col(),
+        _col("Users", "Users in the clusterRoleBinding", priority=1),
+        _col("Groups", "Groups in the clusterRoleBinding", priority=1),
+        _col("ServiceAccounts", "ServiceAccounts in the clusterRoleBinding", priority=1),
+    ],
     "Lease": [_name_col(), _col("Holder", "The holder of the lease."), _age_col()],
 }
 
@@ -633,6 +702,108 @@ def _lease_cells(obj: dict, now: dt.datetime) -> list:
     return [_meta(obj).get("name", ""), (obj.get("spec") or {}).get("holderIdentity") or "<unset>", _age(obj, now)]
 
 
+def _secret_cells(obj: dict, now: dt.datetime) -> list:
+    return [_meta(obj).get("name", ""), obj.get("type") or "", len(obj.get("data") or {}), _age(obj, now)]
+
+
+def _serviceaccount_cells(obj: dict, now: dt.datetime) -> list:
+    return [_meta(obj).get("name", ""), len(obj.get("secrets") or []), _age(obj, now)]
+
+
+def _replicationcontroller_cells(obj: dict, now: dt.datetime) -> list:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    names, images = _containers_and_images(_template_spec(obj))
+    return [
+        _meta(obj).get("name", ""),
+        int(spec.get("replicas", 0)),
+        int(status.get("replicas", 0)),
+        int(status.get("readyReplicas", 0)),
+        _age(obj, now),
+        names,
+        images,
+        format_labels(spec.get("selector")),
+    ]
+
+
+def _statefulset_cells(obj: dict, now: dt.datetime) -> list:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    names, images = _containers_and_images(_template_spec(obj))
+    return [_meta(obj).get("name", ""), f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
+            _age(obj, now), names, images]
+
+
+def _has_condition(status: dict, kind: str) -> bool:
+    return any(c.get("type") == kind and c.get("status") == "True" for c in status.get("conditions") or [])
+
+
+def _job_cells(obj: dict, now: dt.datetime) -> list:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    succeeded = int(status.get("succeeded", 0))
+    if spec.get("completions") is not None:
+        completions = f"{succeeded}/{spec['completions']}"
+    elif int(spec.get("parallelism") or 1) > 1:
+        completions = f"{succeeded}/1 of {spec['parallelism']}"
+    else:
+        completions = f"{succeeded}/1"
+    for kind in ("Complete", "Failed"):
+        if _has_condition(status, kind):
+            state = kind
+            break
+    else:
+        if _meta(obj).get("deletionTimestamp"):
+            state = "Terminating"
+        elif _has_condition(status, "FailureTarget"):
+            state = "FailureTarget"
+        elif _has_condition(status, "SuccessCriteriaMet"):
+            state = "SuccessCriteriaMet"
+        elif spec.get("suspend"):
+            state = "Suspended"
+        else:
+            state = "Running"
+    start, end = parse_time(status.get("startTime")), parse_time(status.get("completionTime"))
+    if start is None:
+        duration = ""
+    else:
+        duration = human_duration(((end or _aware(now)) - start).total_seconds())
+    names, images = _containers_and_images(_template_spec(obj))
+    return [_meta(obj).get("name", ""), state, completions, duration, _age(obj, now), names, images,
+            selector_string(spec.get("selector")) or "<none>"]
+
+
+def _cronjob_cells(obj: dict, now: dt.datetime) -> list:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    job_spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    names, images = _containers_and_images(((job_spec.get("template") or {}).get("spec")) or {})
+    suspend = spec.get("suspend")
+    last = status.get("lastScheduleTime")
+    return [
+        _meta(obj).get("name", ""),
+        spec.get("schedule", ""),
+        spec.get("timeZone") or "<none>",
+        "<unset>" if suspend is None else ("True" if suspend else "False"),
+        len(status.get("active") or []),
+        since(last, now) if last else "<none>",
+        _age(obj, now),
+        names,
+        images,
+        selector_string(job_spec.get("selector")) or "<none>",
+    ]
+
+
+def _binding_cells(obj: dict, now: dt.datetime) -> list:
+    ref = obj.get("roleRef") or {}
+    users, groups, accounts = [], [], []
+    for s in obj.get("subjects") or []:
+        if s.get("kind") == "User":
+            users.append(s.get("name", ""))
+        elif s.get("kind") == "Group":
+            groups.append(s.get("name", ""))
+        elif s.get("kind") == "ServiceAccount":
+            accounts.append(f"{s.get('namespace', '')}/{s.get('name', '')}")
+    return [_meta(obj).get("name", ""), f"{ref.get('kind', '')}/{ref.get('name', '')}", _age(obj, now),
+            ", ".join(users), ", ".join(groups), ", ".join(accounts)]
+
+
 def _default_cells(obj: dict, now: dt.datetime) -> list:
     created = parse_time(_meta(obj).get("creationTimestamp"))
     stamp = created.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if created else "0001-01-01T00:00:00Z"
@@ -652,6 +823,14 @@ _PRINTERS: dict[str, Callable[[dict, dt.datetime], list]] = {
     "EndpointSlice": _endpointslice_cells,
     "ConfigMap": _configmap_cells,
     "Lease": _lease_cells,
+    "Secret": _secret_cells,
+    "ServiceAccount": _serviceaccount_cells,
+    "ReplicationController": _replicationcontroller_cells,
+    "StatefulSet": _statefulset_cells,
+    "Job": _job_cells,
+    "CronJob": _cronjob_cells,
+    "RoleBinding": _binding_cells,
+    "ClusterRoleBinding": _binding_cells,
 }
 
 
