@@ -24,11 +24,27 @@ ENDPOINTS = "endpoints-controller"
 GARBAGE_COLLECTOR = "garbage-collector"
 NAMESPACE = "namespace-controller"
 NODE_LIFECYCLE = "node-lifecycle-controller"
+SERVICEACCOUNT = "serviceaccount-controller"
+JOB = "job-controller"
+CRONJOB = "cronjob-controller"
+STATEFULSET = "statefulset-controller"
 # Not a Kubernetes component: the lessons' checks, evaluated after every commit of a playground with a lesson open.
 LESSONS = "lesson-checker"
 
 LOOP_CHANNELS = [DEPLOYMENT, REPLICASET, DAEMONSET, SCHEDULER, KUBELET, ENDPOINTS, GARBAGE_COLLECTOR, NAMESPACE,
-                 NODE_LIFECYCLE, LESSONS]
+                 SERVICEACCOUNT, JOB, CRONJOB, STATEFULSET, NODE_LIFECYCLE, LESSONS]
+
+# The loop that owns the stored due-times (`requeue_at`) of each kind kept in the shared table, keyed namespace/name.
+DUE_CHANNELS = {"Job": JOB, "CronJob": CRONJOB}
+# The loop that converges pods owned by each kind of controller, keyed namespace/owner (a ReplicationController is
+# run by the ReplicaSet controller, as upstream does it).
+OWNER_CHANNELS = {"ReplicaSet": REPLICASET, "DaemonSet": DAEMONSET, "Job": JOB, "StatefulSet": STATEFULSET,
+                  "ReplicationController": REPLICASET}
+
+
+def owner_key(kind: str, namespace: str, name: str) -> str:
+    """The key of a controller's unit: `ns/name`; the ReplicaSet loop keys ReplicationControllers apart."""
+    return f"ReplicationController:{namespace}/{name}" if kind == "ReplicationController" else f"{namespace}/{name}"
 
 ENABLED = True
 
@@ -93,11 +109,18 @@ def targets_for(touched: list[dict]) -> set[tuple[str, str]]:
                 out.add((DEPLOYMENT, f"{ns}/{t['owner']}"))
         elif kind == "DaemonSet":
             out.add((DAEMONSET, f"{ns}/{name}"))
+        elif kind in ("Job", "StatefulSet", "ReplicationController"):
+            out.add((OWNER_CHANNELS[kind], owner_key(kind, ns, name)))
+            if kind == "Job" and t.get("owner_kind") == "CronJob":
+                out.add((CRONJOB, f"{ns}/{t['owner']}"))
+        elif kind == "CronJob":
+            out.add((CRONJOB, f"{ns}/{name}"))
+        elif kind == "ServiceAccount":
+            out.add((SERVICEACCOUNT, ns))
         elif kind == "Pod":
-            if t.get("owner_kind") == "DaemonSet":
-                out.add((DAEMONSET, f"{ns}/{t['owner']}"))
-            elif t.get("owner"):
-                out.add((REPLICASET, f"{ns}/{t['owner']}"))
+            channel = OWNER_CHANNELS.get(t.get("owner_kind") or "")
+            if t.get("owner") and channel:
+                out.add((channel, owner_key(t["owner_kind"], ns, t["owner"])))
             if not t.get("node") or typ == "DELETED":
                 out.add((SCHEDULER, ""))
             if t.get("node"):
@@ -116,6 +139,7 @@ def targets_for(touched: list[dict]) -> set[tuple[str, str]]:
             out.add((ENDPOINTS, ""))
         elif kind == "Namespace":
             out.add((NAMESPACE, name))
+            out.add((SERVICEACCOUNT, name))
         if t.get("deleting"):
             out.add((GARBAGE_COLLECTOR, ""))
     return out

@@ -15,7 +15,7 @@ from django.db.models import Q
 
 from . import clock, gcpause, nudge
 from .errors import Conflict
-from .models import Node, Playground, Pod
+from .models import Node, Playground, Pod, StoredObject
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,10 @@ MODULES = {
     nudge.KUBELET: "cluster_core.controllers.kubelet",
     nudge.ENDPOINTS: "cluster_core.controllers.endpoints",
     nudge.GARBAGE_COLLECTOR: "cluster_core.controllers.garbage_collector",
+    nudge.SERVICEACCOUNT: "cluster_core.controllers.serviceaccount",
+    nudge.CRONJOB: "cluster_core.controllers.cronjob",
+    nudge.JOB: "cluster_core.controllers.job",
+    nudge.STATEFULSET: "cluster_core.controllers.statefulset",
     nudge.NODE_LIFECYCLE: "cluster_core.controllers.node_lifecycle",
     # Last: it looks at what the loops before it made of the round.
     nudge.LESSONS: "cluster_core.lessons.checker",
@@ -40,7 +44,8 @@ COMPONENT_OF = {
     nudge.SCHEDULER: "kube-scheduler",
     **{ch: "kube-controller-manager" for ch in (nudge.DEPLOYMENT, nudge.REPLICASET, nudge.DAEMONSET,
                                                   nudge.ENDPOINTS, nudge.GARBAGE_COLLECTOR, nudge.NAMESPACE,
-                                                  nudge.NODE_LIFECYCLE)},
+                                                  nudge.NODE_LIFECYCLE, nudge.SERVICEACCOUNT, nudge.JOB,
+                                                  nudge.CRONJOB, nudge.STATEFULSET)},
 }
 
 
@@ -133,7 +138,19 @@ def due_targets(pg: Playground) -> set[tuple[str, str]]:
     out = {(nudge.KUBELET, n) if n else (nudge.SCHEDULER, "") for n in nodes}
     out.update((nudge.NODE_LIFECYCLE, n) for n in Node.objects.filter(playground=pg, lifecycle_due__lte=clock.now())
                .values_list("name", flat=True))
-    return out
+    return out | stored_due_targets(pg.pk)
+
+
+def stored_due_targets(playground_id: int | None = None) -> set[tuple[str, str]] | dict[int, set]:
+    """The controllers whose stored objects (a CronJob's next schedule, a Job's back-off) are due: for one
+    playground, or by playground when none is given."""
+    qs = StoredObject.objects.filter(requeue_at__lte=clock.now(), kind__in=list(nudge.DUE_CHANNELS))
+    if playground_id is not None:
+        qs = qs.filter(playground_id=playground_id)
+    by_pg: dict[int, set] = {}
+    for pid, kind, ns, name in qs.values_list("playground_id", "kind", "namespace", "name"):
+        by_pg.setdefault(pid, set()).add((nudge.DUE_CHANNELS[kind], f"{ns}/{name}"))
+    return by_pg.get(playground_id, set()) if playground_id is not None else by_pg
 
 
 def next_due(pg: Playground):
@@ -151,7 +168,13 @@ def next_due(pg: Playground):
         .values_list("lifecycle_due", flat=True)
         .first()
     )
-    return min((d for d in (pods, nodes) if d is not None), default=None)
+    stored = (
+        StoredObject.objects.filter(playground=pg, requeue_at__isnull=False)
+        .order_by("requeue_at")
+        .values_list("requeue_at", flat=True)
+        .first()
+    )
+    return min((d for d in (pods, nodes, stored) if d is not None), default=None)
 
 
 def settle(pg: Playground, max_rounds: int = 500, advance_clock: bool = True, horizon: float = 600,

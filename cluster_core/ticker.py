@@ -13,7 +13,7 @@ import time
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
-from . import checkpoint, clock, feed, nudge
+from . import checkpoint, clock, feed, nudge, runtime
 from .models import Node, Playground, Pod
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,10 @@ def due_targets() -> dict[int, set[tuple[str, str]]]:
     for pid, node in Node.objects.filter(lifecycle_due__lte=clock.now(), playground__paused=False).values_list(
             "playground_id", "name"):
         out.setdefault(pid, set()).add((nudge.NODE_LIFECYCLE, node))
+    paused = set(Playground.objects.filter(paused=True).values_list("id", flat=True))
+    for pid, targets in runtime.stored_due_targets().items():
+        if pid not in paused:
+            out.setdefault(pid, set()).update(targets)
     return out
 
 

@@ -160,7 +160,7 @@ def job_causes(field: str, spec) -> list[dict]:
     policy = (pod or {}).get("restartPolicy") if isinstance(pod, dict) else None
     if policy not in ("OnFailure", "Never"):
         out.append(cause(f"{field}.template.spec.restartPolicy",
-                         f'Required value: valid values: "OnFailure", "Never"', "FieldValueRequired"))
+                         'Required value: valid values: "OnFailure", "Never"', "FieldValueRequired"))
     out += pod_spec_causes(f"{field}.template.spec", pod)
     return out
 

@@ -19,7 +19,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 LOOP_CHANNELS = ["deployment-controller", "replicaset-controller", "daemonset-controller", "kube-scheduler", "kubelet",
-                 "endpoints-controller", "garbage-collector", "namespace-controller",
+                 "endpoints-controller", "garbage-collector", "namespace-controller", "serviceaccount-controller",
+                 "job-controller", "cronjob-controller", "statefulset-controller",
                  "node-lifecycle-controller", "lesson-checker"]
 
 

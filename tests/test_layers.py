@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPS = {"deployment", "replicaset", "daemonset", "scheduler", "kubelet", "endpoints", "garbage_collector",
-         "namespace"}
+         "namespace", "serviceaccount", "job", "cronjob", "statefulset"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -369,18 +369,27 @@ def scale_object(obj) -> dict:
                      "creationTimestamp": clock.rfc3339(obj.creation_timestamp)},
         "spec": {"replicas": (obj.spec or {}).get("replicas", 0)},
         "status": {"replicas": (obj.status or {}).get("replicas", 0),
-                   "selector": labels.selector_string((obj.spec or {}).get("selector"))},
+                   "selector": labels.selector_string(_label_selector(obj))},
     }
 
 
+SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController")
+
+
+def _label_selector(obj) -> dict | None:
+    selector = (obj.spec or {}).get("selector")
+    # A ReplicationController's selector is a plain map of labels.
+    return {"matchLabels": selector} if obj.KIND == "ReplicationController" and selector else selector
+
+
 def scale_read(call: Call) -> Reply:
-    if call.resource.kind not in ("Deployment", "ReplicaSet"):
+    if call.resource.kind not in SCALABLE:
         raise NotFound("the server could not find the requested resource")
     return Reply(200, scale_object(get_model(call)))
 
 
 def scale_write(call: Call, body: dict) -> Reply:
-    if call.resource.kind not in ("Deployment", "ReplicaSet"):
+    if call.resource.kind not in SCALABLE:
         raise NotFound("the server could not find the requested resource")
     obj = get_model(call)
     replicas = (body.get("spec") or {}).get("replicas")

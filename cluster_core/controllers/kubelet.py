@@ -36,6 +36,8 @@ COMPONENT = "kubelet"
 UNKNOWN_PULL_SECONDS = 2.0
 # nginx, httpd and friends exit promptly on SIGTERM, well inside the grace period.
 STOP_SECONDS = 1.0
+# How long a container whose command ends by itself runs before it exits.
+RUN_SECONDS = 1.0
 BACKOFF_FIRST, BACKOFF_MAX = 10, 300
 HEARTBEAT_SECONDS = 40
 CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
@@ -83,7 +85,10 @@ def observe(pod: Pod) -> dict:
     else:
         state = "Unknown"
     known = all(images.lookup(c.get("image") or "") for c in containers(pod))
-    return {"state": state, "deleting": deleting, "images_known": known}
+    policy = (pod.spec or {}).get("restartPolicy", "Always")
+    done = bool(containers(pod)) and all(stages.finishes(policy, c, images.repository(c.get("image") or ""))
+                                         for c in containers(pod))
+    return {"state": state, "deleting": deleting, "images_known": known, "finishes": done}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -194,6 +199,20 @@ def enter(pod: Pod, state: str, node: Node, now: dt.datetime, ip: str = "") -> N
             for c in containers(pod)
         ]
         set_conditions(st, ts, dict.fromkeys(CONDITIONS, True), [])
+    elif state == "Completed":
+        finished = []
+        for cs in st.get("containerStatuses") or []:
+            started = ((cs.get("state") or {}).get("running") or {}).get("startedAt")
+            term = {"exitCode": 0, "reason": "Completed", "startedAt": started, "finishedAt": ts,
+                    "containerID": cs.get("containerID", "")}
+            finished.append({**cs, "ready": False, "started": False, "state": {"terminated": term}})
+        st["containerStatuses"] = finished
+        st["phase"] = "Succeeded"
+        set_conditions(st, ts, {"Ready": False, "ContainersReady": False}, [])
+        for cond in st["conditions"]:
+            if cond["type"] in ("Ready", "ContainersReady"):
+                cond["reason"] = "PodCompleted"
+                cond.pop("message", None)
     elif state == "Stopped":
         stopped = []
         for cs in st.get("containerStatuses") or []:
@@ -316,6 +335,8 @@ class Sync:
             return max((i.pull_seconds if i else UNKNOWN_PULL_SECONDS) for i in found) if found else 0.0
         if stage.delay == "start":
             return max((i.start_seconds for i in found if i), default=0.0)
+        if stage.delay == "run":
+            return RUN_SECONDS
         if stage.delay == "stop":
             grace = pod.deletion_grace_period_seconds
             if grace is None:

@@ -69,6 +69,8 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage("ready", {"deleting": False, "state": "Starting"}, "start", "Running", (),
           "reports pod {pod} Running at {ip}"),
+    Stage("complete", {"deleting": False, "state": "Running", "finishes": True}, "run", "Completed", (),
+          "saw container {container} of pod {pod} exit 0: the pod Succeeded"),
     Stage(
         "pull-failed", {"deleting": False, "state": "ContainerCreating", "images_known": False}, "pull",
         "ErrImagePull", (PULL_FAILED, ERR_IMAGE_PULL),
@@ -86,6 +88,19 @@ STAGES: tuple[Stage, ...] = (
         "retried pulling image {image} for pod {pod}: still not found", containers="unknown",
     ),
 )
+
+
+# Images whose default command ends at once (busybox's and alpine's `sh`, with no terminal to read): run without a
+# command of their own, their container exits 0.
+COMPLETING_IMAGES = frozenset({"busybox", "alpine"})
+
+
+def finishes(restart_policy: str, container: dict, repository: str) -> bool:
+    """Whether the container's main process ends by itself and the pod is not to restart it: the pod then
+    completes (phase Succeeded). A pod whose restartPolicy is Always keeps running here."""
+    if restart_policy not in ("Never", "OnFailure"):
+        return False
+    return repository in COMPLETING_IMAGES and not container.get("command") and not container.get("args")
 
 
 def matches(stage: Stage, facts: dict) -> bool:

@@ -16,7 +16,7 @@ from collections import Counter
 
 from .. import clock, defaults, events, jsontext, labels, names
 from ..errors import Conflict
-from ..models import Playground, Pod, ReplicaSet, new_row
+from ..models import Playground, Pod, ReplicaSet, ReplicationController, new_row
 from ..writes import Batch, stage_delete
 
 ACTOR = "replicaset-controller"
@@ -28,8 +28,23 @@ OBSERVED = ("name", "namespace", "uid", "resource_version", "labels", "status", 
             "node_name", "deletion_timestamp", "creation_timestamp", "controller_uid")
 
 
+RC_PREFIX = "ReplicationController:"
+
+
 def keys(pg: Playground) -> list[str]:
-    return [f"{ns}/{name}" for ns, name in ReplicaSet.objects.filter(playground=pg).values_list("namespace", "name")]
+    # ReplicationControllers, the ReplicaSet's predecessor, are run by this same loop (as upstream runs them),
+    # keyed apart.
+    return ([f"{ns}/{name}" for ns, name in ReplicaSet.objects.filter(playground=pg).values_list("namespace", "name")]
+            + [f"{RC_PREFIX}{ns}/{name}" for ns, name in
+               ReplicationController.objects.filter(playground=pg).values_list("namespace", "name")])
+
+
+def selector_of(rs) -> dict | None:
+    """The LabelSelector of a ReplicaSet; a ReplicationController's plain map of labels as one."""
+    selector = (rs.spec or {}).get("selector")
+    if rs.KIND == "ReplicationController":
+        return {"matchLabels": selector} if selector else None
+    return selector
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -152,13 +167,16 @@ def _failure_condition(rs: ReplicaSet, message: str, now: dt.datetime) -> dict:
 
 
 def reconcile(pg: Playground, key: str) -> int:
+    model = ReplicaSet
+    if key.startswith(RC_PREFIX):
+        model, key = ReplicationController, key[len(RC_PREFIX):]
     namespace, name = key.split("/", 1)
-    rs = ReplicaSet.objects.filter(playground=pg, namespace=namespace, name=name).first()
+    rs = model.objects.filter(playground=pg, namespace=namespace, name=name).first()
     if rs is None:
         return 0
     now = clock.now()
     b = Batch(pg, ACTOR)
-    selector = (rs.spec or {}).get("selector")
+    selector = selector_of(rs)
     owned = Pod.objects.filter(playground=pg, namespace=namespace, controller_uid=rs.uid).views(*OBSERVED)
     pods = _claim(b, rs, selector, owned)
     claimed = b.commit() if len(b) else 0
@@ -178,7 +196,7 @@ def reconcile(pg: Playground, key: str) -> int:
             victims = _whole(rank_victims(active)[: len(active) - want])
             gone = {p.pk for p in victims}
             for pod in victims:
-                stage_delete(b, pod, f"{ACTOR} deleted pod {pod.name}: ReplicaSet {rs.name} has "
+                stage_delete(b, pod, f"{ACTOR} deleted pod {pod.name}: {rs.KIND} {rs.name} has "
                                      f"{len(active)} pods and wants {want}")
                 _event(b, rs, "SuccessfulDelete", f"Deleted pod: {pod.name}")
             active = [p for p in active if p.pk not in gone]
@@ -187,7 +205,7 @@ def reconcile(pg: Playground, key: str) -> int:
     # reconcile of the same ReplicaSet conflict and retry instead of creating the same pods twice.
     if status != (rs.status or {}) or created:
         rs.status = status
-        b.update(rs, f"{ACTOR} updated the status of ReplicaSet {rs.name}: {status['replicas']} pods, "
+        b.update(rs, f"{ACTOR} updated the status of {rs.KIND} {rs.name}: {status['replicas']} pods, "
                      f"{status['readyReplicas']} ready, {status['availableReplicas']} available",
                  {"replicas": status["replicas"], "readyReplicas": status["readyReplicas"],
                   "availableReplicas": status["availableReplicas"]})
@@ -197,7 +215,7 @@ def reconcile(pg: Playground, key: str) -> int:
 
 def _event(b: Batch, rs: ReplicaSet, reason: str, message: str, type_: str = "Normal") -> None:
     b.create(events.new(rs, reason, message, ACTOR, type_=type_),
-             f"{ACTOR} recorded {reason} on ReplicaSet {rs.name}: {message}")
+             f"{ACTOR} recorded {reason} on {rs.KIND} {rs.name}: {message}")
 
 
 def _claim(b: Batch, rs: ReplicaSet, selector: dict | None, owned: list[Pod]) -> list[Pod]:
@@ -209,7 +227,7 @@ def _claim(b: Batch, rs: ReplicaSet, selector: dict | None, owned: list[Pod]) ->
         elif pod.deletion_timestamp is None:
             [pod] = _whole([pod])
             pod.owner_references = [r for r in pod.owner_references if r.get("uid") != rs.uid]
-            b.update(pod, f"{ACTOR} released pod {pod.name}: its labels no longer match ReplicaSet {rs.name}")
+            b.update(pod, f"{ACTOR} released pod {pod.name}: its labels no longer match {rs.KIND} {rs.name}")
     if rs.deletion_timestamp is not None or not selector:
         return mine
     orphans = Pod.objects.filter(playground=rs.playground_id, namespace=rs.namespace, controller_uid="",
@@ -217,7 +235,7 @@ def _claim(b: Batch, rs: ReplicaSet, selector: dict | None, owned: list[Pod]) ->
     for pod in orphans:
         if labels.selector_matches(selector, pod.labels):
             pod.owner_references = [*pod.owner_references, rs.controller_ref()]
-            b.update(pod, f"{ACTOR} adopted pod {pod.name}: it matches the selector of ReplicaSet {rs.name}")
+            b.update(pod, f"{ACTOR} adopted pod {pod.name}: it matches the selector of {rs.KIND} {rs.name}")
             mine.append(pod)
     return mine
 
@@ -253,7 +271,7 @@ def _create_pods(pg: Playground, b: Batch, rs: ReplicaSet, missing: int, now: dt
             name = prefix + names.random_suffix()
         taken.add(name)
         pod = pod_from_template(rs, name, template_json)
-        b.create(pod, f"{ACTOR} created pod {name} for ReplicaSet {rs.name} ({i + 1} of {missing} missing)",
+        b.create(pod, f"{ACTOR} created pod {name} for {rs.KIND} {rs.name} ({i + 1} of {missing} missing)",
                  {"replicaSet": rs.name})
         _event(b, rs, "SuccessfulCreate", f"Created pod: {name}")
         made.append(pod)
