@@ -107,7 +107,7 @@ def test_it_lists_node_leases_only_in_kube_node_lease(pg):
 
 
 @pytest.mark.parametrize("method,path", [
-    ("post", "/api/v1/namespaces/default/secrets"),  # not served: namespaces/default has no such subresource
+    ("post", "/api/v1/namespaces/default/widgets"),  # not served: namespaces/default has no such subresource
     ("get", "/api/v1/namespaces/default/pods/x/ephemeralcontainers"),
     ("get", "/apis/apps/v1/namespaces/default/deployments/x/rollback"),
 ])

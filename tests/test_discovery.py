@@ -18,13 +18,27 @@ API_RESOURCES = [
     ["namespaces", "ns", "v1", "false", "Namespace"],
     ["nodes", "no", "v1", "false", "Node"],
     ["pods", "po", "v1", "true", "Pod"],
+    ["replicationcontrollers", "rc", "v1", "true", "ReplicationController"],
+    ["secrets", "", "v1", "true", "Secret"],
+    ["serviceaccounts", "sa", "v1", "true", "ServiceAccount"],
     ["services", "svc", "v1", "true", "Service"],
     ["daemonsets", "ds", "apps/v1", "true", "DaemonSet"],
     ["deployments", "deploy", "apps/v1", "true", "Deployment"],
     ["replicasets", "rs", "apps/v1", "true", "ReplicaSet"],
+    ["statefulsets", "sts", "apps/v1", "true", "StatefulSet"],
+    ["selfsubjectaccessreviews", "", "authorization.k8s.io/v1", "false", "SelfSubjectAccessReview"],
+    ["selfsubjectrulesreviews", "", "authorization.k8s.io/v1", "false", "SelfSubjectRulesReview"],
+    ["cronjobs", "cj", "batch/v1", "true", "CronJob"],
+    ["jobs", "", "batch/v1", "true", "Job"],
     ["leases", "", "coordination.k8s.io/v1", "true", "Lease"],
     ["endpointslices", "", "discovery.k8s.io/v1", "true", "EndpointSlice"],
     ["events", "ev", "events.k8s.io/v1", "true", "Event"],
+    ["nodes", "", "metrics.k8s.io/v1beta1", "false", "NodeMetrics"],
+    ["pods", "", "metrics.k8s.io/v1beta1", "true", "PodMetrics"],
+    ["clusterrolebindings", "", "rbac.authorization.k8s.io/v1", "false", "ClusterRoleBinding"],
+    ["clusterroles", "", "rbac.authorization.k8s.io/v1", "false", "ClusterRole"],
+    ["rolebindings", "", "rbac.authorization.k8s.io/v1", "true", "RoleBinding"],
+    ["roles", "", "rbac.authorization.k8s.io/v1", "true", "Role"],
 ]
 
 
@@ -40,7 +54,8 @@ def test_it_serves_core_aggregated_discovery_as_one_unnamed_group():
     assert (v1["version"], v1["freshness"]) == ("v1", "Current")
     # Alphabetical like a real apiserver: this is the order kubectl expands `get all` in.
     assert [r["resource"] for r in v1["resources"]] == [
-        "configmaps", "endpoints", "events", "namespaces", "nodes", "pods", "services"]
+        "configmaps", "endpoints", "events", "namespaces", "nodes", "pods", "replicationcontrollers", "secrets",
+        "serviceaccounts", "services"]
     pods = next(r for r in v1["resources"] if r["resource"] == "pods")
     assert pods["scope"] == "Namespaced" and pods["shortNames"] == ["po"] and pods["categories"] == ["all"]
     assert [s["subresource"] for s in pods["subresources"]] == ["attach", "binding", "eviction", "exec", "log", "portforward", "proxy", "status"]
@@ -54,10 +69,11 @@ def test_it_serves_core_aggregated_discovery_as_one_unnamed_group():
 
 def test_it_serves_group_aggregated_discovery_in_real_group_order():
     doc = discovery.aggregated_discovery(core=False)
-    assert [i["metadata"]["name"] for i in doc["items"]] == ["apps", "events.k8s.io", "coordination.k8s.io",
-                                                             "discovery.k8s.io"]
+    assert [i["metadata"]["name"] for i in doc["items"]] == [
+        "apps", "events.k8s.io", "authorization.k8s.io", "batch", "rbac.authorization.k8s.io", "coordination.k8s.io",
+        "discovery.k8s.io", "metrics.k8s.io"]
     apps = doc["items"][0]["versions"][0]["resources"]
-    assert [r["resource"] for r in apps] == ["daemonsets", "deployments", "replicasets"]
+    assert [r["resource"] for r in apps] == ["daemonsets", "deployments", "replicasets", "statefulsets"]
     assert [s["subresource"] for s in apps[0]["subresources"]] == ["status"]
     deployments = apps[1]
     assert deployments == {
@@ -87,8 +103,9 @@ def test_it_serves_legacy_versions_and_groups():
     assert groups["kind"] == "APIGroupList"
     assert groups["groups"][0] == {"name": "apps", "versions": [{"groupVersion": "apps/v1", "version": "v1"}],
                                    "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"}}
-    assert [g["name"] for g in groups["groups"]] == ["apps", "events.k8s.io", "coordination.k8s.io",
-                                                     "discovery.k8s.io"]
+    assert [g["name"] for g in groups["groups"]] == [
+        "apps", "events.k8s.io", "authorization.k8s.io", "batch", "rbac.authorization.k8s.io", "coordination.k8s.io",
+        "discovery.k8s.io", "metrics.k8s.io"]
 
 
 def test_it_serves_legacy_resource_lists_with_subresource_entries():
@@ -96,7 +113,8 @@ def test_it_serves_legacy_resource_lists_with_subresource_entries():
     assert (apps["kind"], apps["groupVersion"]) == ("APIResourceList", "apps/v1")
     by_name = {r["name"]: r for r in apps["resources"]}
     assert list(by_name) == ["daemonsets", "daemonsets/status", "deployments", "deployments/scale",
-                             "deployments/status", "replicasets", "replicasets/scale", "replicasets/status"]
+                             "deployments/status", "replicasets", "replicasets/scale", "replicasets/status",
+                             "statefulsets", "statefulsets/scale", "statefulsets/status"]
     assert by_name["deployments/scale"] == {"name": "deployments/scale", "singularName": "", "namespaced": True,
                                             "group": "autoscaling", "version": "v1", "kind": "Scale",
                                             "verbs": ["get", "patch", "update"]}
@@ -109,7 +127,7 @@ def test_it_serves_legacy_resource_lists_with_subresource_entries():
         "pods/status"]
     eviction = next(r for r in core["resources"] if r["name"] == "pods/eviction")
     assert (eviction["group"], eviction["version"], eviction["kind"]) == ("policy", "v1", "Eviction")
-    assert discovery.api_resource_list("batch", "v1") is None
+    assert discovery.api_resource_list("batch", "v2") is None
     assert discovery.api_resource_list("apps", "v1beta1") is None
 
 
@@ -128,11 +146,15 @@ def test_it_looks_up_served_resources_by_plural_and_by_kind():
     assert len({discovery.lookup("", "v1", "pods"), discovery.lookup("", "v1", "pods")}) == 1  # hashable
 
 
-def test_it_gives_every_resource_the_full_verb_set_and_unique_short_names():
-    assert all(r.verbs == discovery.ALL_VERBS for r in discovery.RESOURCES)
+def test_it_gives_every_stored_resource_the_full_verb_set_and_unique_short_names():
+    # Reviews are only created, metrics only read; everything stored takes every verb.
+    partial = {r.plural: r.verbs for r in discovery.RESOURCES if r.verbs != discovery.ALL_VERBS}
+    assert partial == {"selfsubjectaccessreviews": ("create",), "selfsubjectrulesreviews": ("create",),
+                       "nodes": ("get", "list"), "pods": ("get", "list")}
     short = [s for r in discovery.RESOURCES for s in r.short_names]
     # `ev` is declared by core and events.k8s.io events, as on a real cluster.
-    assert sorted(short) == ["cm", "deploy", "ds", "ep", "ev", "ev", "no", "ns", "po", "rs", "svc"]
+    assert sorted(short) == ["cj", "cm", "deploy", "ds", "ep", "ev", "ev", "no", "ns", "po", "rc", "rs", "sa", "sts",
+                             "svc"]
 
 
 def test_it_reports_a_1_37_server_version():
@@ -153,9 +175,9 @@ def test_it_lists_exactly_our_resources_in_kubectl_api_resources():
     assert parse_table(result.stdout) == [API_RESOURCES]
     (rows,) = parse_table(wide.stdout)
     assert rows[0][-2:] == ["VERBS", "CATEGORIES"]
-    assert {row[0]: row[-1] for row in rows[1:] if row[-1]} == {
-        "pods": "all", "services": "all", "daemonsets": "all", "deployments": "all", "replicasets": "all"}
-    assert {row[-2] for row in rows[1:]} == {"create,delete,deletecollection,get,list,patch,update,watch"}
+    assert {row[0]: row[-1] for row in rows[1:] if row[-1] and row[-1] != "get,list"} == {
+        "pods": "all", "services": "all", "daemonsets": "all", "deployments": "all", "replicasets": "all",
+        "replicationcontrollers": "all", "statefulsets": "all", "cronjobs": "all", "jobs": "all"}
     assert srv.paths()[:2] == ["/api?timeout=32s", "/apis?timeout=32s"]
 
 

@@ -135,3 +135,84 @@ def test_it_lets_a_quiet_watch_be_stopped(api):
     w.stop()
     thread.join(timeout=30)
     assert not thread.is_alive() and seen == []
+
+
+def template(name: str, restart: str = "Always") -> dict:
+    return {"metadata": {"labels": {"app": name}},
+            "spec": {"restartPolicy": restart, "containers": [{"name": "c", "image": "busybox"}]}}
+
+
+RULES = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]
+KINDS = [
+    ("CoreV1Api", "secret", "V1Secret", {"metadata": {"name": "py-secret"}, "stringData": {"k": "v"}}),
+    ("CoreV1Api", "service_account", "V1ServiceAccount", {"metadata": {"name": "py-sa"}}),
+    ("CoreV1Api", "replication_controller", "V1ReplicationController",
+     {"metadata": {"name": "py-rc"}, "spec": {"replicas": 0, "selector": {"app": "py-rc"},
+                                              "template": template("py-rc")}}),
+    ("AppsV1Api", "stateful_set", "V1StatefulSet",
+     {"metadata": {"name": "py-sts"}, "spec": {"replicas": 0, "serviceName": "py-sts",
+                                               "selector": {"matchLabels": {"app": "py-sts"}},
+                                               "template": template("py-sts")}}),
+    ("BatchV1Api", "job", "V1Job", {"metadata": {"name": "py-job"}, "spec": {"template": template("py-job", "Never")}}),
+    ("BatchV1Api", "cron_job", "V1CronJob",
+     {"metadata": {"name": "py-cj"}, "spec": {"schedule": "@daily", "jobTemplate": {
+         "spec": {"template": template("py-cj", "OnFailure")}}}}),
+    ("RbacAuthorizationV1Api", "role", "V1Role", {"metadata": {"name": "py-role"}, "rules": RULES}),
+    ("RbacAuthorizationV1Api", "role_binding", "V1RoleBinding",
+     {"metadata": {"name": "py-rb"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                                 "name": "py-role"},
+      "subjects": [{"kind": "ServiceAccount", "name": "py-sa", "namespace": "default"}]}),
+]
+CLUSTER_KINDS = [
+    ("cluster_role", "V1ClusterRole", {"metadata": {"name": "py-cr"}, "rules": RULES}),
+    ("cluster_role_binding", "V1ClusterRoleBinding",
+     {"metadata": {"name": "py-crb"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                                  "name": "py-cr"},
+      "subjects": [{"kind": "User", "name": "jane", "apiGroup": "rbac.authorization.k8s.io"}]}),
+]
+
+
+@pytest.mark.parametrize("api_name, kind, model, body", KINDS, ids=[k[1] for k in KINDS])
+def test_it_creates_reads_lists_patches_and_deletes_each_new_kind(api, api_name, kind, model, body):
+    client_api = getattr(client, api_name)(api)
+    name = body["metadata"]["name"]
+    created = getattr(client_api, f"create_namespaced_{kind}")("default", body)
+    assert type(created).__name__ == model and created.metadata.name == name
+    read = getattr(client_api, f"read_namespaced_{kind}")(name, "default")
+    assert read.metadata.uid == created.metadata.uid
+    listed = getattr(client_api, f"list_namespaced_{kind}")("default")
+    assert name in [i.metadata.name for i in listed.items]
+    patched = getattr(client_api, f"patch_namespaced_{kind}")(name, "default", {"metadata": {"labels": {"t": "1"}}})
+    assert patched.metadata.labels["t"] == "1"
+    getattr(client_api, f"delete_namespaced_{kind}")(name, "default")
+    with pytest.raises(ApiException) as err:
+        getattr(client_api, f"read_namespaced_{kind}")(name, "default")
+    assert err.value.status == 404
+
+
+@pytest.mark.parametrize("kind, model, body", CLUSTER_KINDS, ids=[k[0] for k in CLUSTER_KINDS])
+def test_it_creates_reads_lists_and_deletes_cluster_rbac_kinds(api, kind, model, body):
+    rbac = client.RbacAuthorizationV1Api(api)
+    name = body["metadata"]["name"]
+    created = getattr(rbac, f"create_{kind}")(body)
+    assert type(created).__name__ == model
+    assert getattr(rbac, f"read_{kind}")(name).metadata.uid == created.metadata.uid
+    assert name in [i.metadata.name for i in getattr(rbac, f"list_{kind}")().items]
+    getattr(rbac, f"delete_{kind}")(name)
+    assert name not in [i.metadata.name for i in getattr(rbac, f"list_{kind}")().items]
+
+
+def test_it_decodes_a_secrets_string_data_into_data(api):
+    import base64
+
+    core = client.CoreV1Api(api)
+    created = core.create_namespaced_secret("default", {"metadata": {"name": "py-sd"}, "data": {"a": "eA=="},
+                                                        "stringData": {"b": "hello"}})
+    assert created.type == "Opaque" and created.string_data is None
+    assert {k: base64.b64decode(v).decode() for k, v in created.data.items()} == {"a": "x", "b": "hello"}
+
+
+def test_it_answers_a_self_subject_access_review(api):
+    review = client.AuthorizationV1Api(api).create_self_subject_access_review(
+        {"spec": {"resourceAttributes": {"namespace": "default", "verb": "create", "resource": "pods"}}})
+    assert review.status.allowed is True

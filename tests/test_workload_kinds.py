@@ -10,7 +10,16 @@ import pytest
 from cluster_core import clock, cron, runtime, writes
 from cluster_core.controllers import job as job_controller
 from cluster_core.controllers import serviceaccount, statefulset
-from cluster_core.models import Change, CronJob, Job, Namespace, Pod, ServiceAccount, StatefulSet, StoredObject
+from cluster_core.models import (
+    Change,
+    CronJob,
+    Job,
+    Namespace,
+    Pod,
+    ServiceAccount,
+    StatefulSet,
+    StoredObject,
+)
 
 # --- pure --------------------------------------------------------------------------------------------------
 

@@ -513,3 +513,69 @@ def watch_filter(call: Call):
 
 def render_change(call: Call, body: dict) -> dict:
     return render_body(call.resource, copy.deepcopy(body)) if call.resource.derived else body
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# computed resources: access reviews and metrics
+
+
+def virtual(call: Call) -> Reply:
+    res = call.resource
+    if res.group == "authorization.k8s.io":
+        if call.method != "POST" or call.name:
+            raise MethodNotAllowed(f"the server does not allow this method on the requested resource ({call.method})")
+        return review(call)
+    if call.method != "GET" or call.query.get("watch") in ("true", "1"):
+        raise MethodNotAllowed(f"the server does not allow this method on the requested resource ({call.method})")
+    return metrics_reply(call)
+
+
+def review(call: Call) -> Reply:
+    """The playground's token is its admin's (in the group system:masters): every access is allowed, as the
+    apiserver answers a cluster admin. The review is answered in the response and not stored."""
+    body = bodies.decode_object(call.body, call.content_type)
+    kind = call.resource.kind
+    if body.get("kind") not in (None, "", kind):
+        raise BadRequest(f'the kind "{body["kind"]}" of the body does not match the resource "{call.resource.plural}"')
+    spec = body.get("spec") or {}
+    if kind == "SelfSubjectAccessReview":
+        if not spec.get("resourceAttributes") and not spec.get("nonResourceAttributes"):
+            raise Invalid(kind, "authorization.k8s.io", "", [cause(
+                "spec.resourceAttributes", "Invalid value: \"null\": exactly one of nonResourceAttributes or "
+                "resourceAttributes must be specified")])
+        status = {"allowed": True}
+    else:
+        status = {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                  "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}], "incomplete": False}
+    return Reply(201, {"kind": kind, "apiVersion": "authorization.k8s.io/v1", "metadata": {}, "spec": spec,
+                       "status": status})
+
+
+def metrics_reply(call: Call) -> Reply:
+    from .. import metrics
+    from ..models import Node, Pod
+
+    now = clock.now()
+    res = call.resource
+    ok = filters(call)
+    if res.kind == "NodeMetrics":
+        nodes = Node.objects.filter(playground=call.pg).order_by("name")
+        if call.name:
+            nodes = nodes.filter(name=call.name)
+        by_node: dict[str, list] = {}
+        for pod in Pod.objects.filter(playground=call.pg, phase="Running"):
+            by_node.setdefault(pod.node_name, []).append(pod)
+        items = [metrics.node_metrics(n, by_node.get(n.name, []), now) for n in nodes]
+    else:
+        pods = Pod.objects.filter(playground=call.pg, phase="Running").order_by("namespace", "name")
+        if call.namespace:
+            pods = pods.filter(namespace=call.namespace)
+        if call.name:
+            pods = pods.filter(name=call.name)
+        items = [metrics.pod_metrics(p, now) for p in pods if metrics.reports(p)]
+    items = [i for i in items if ok(i)]
+    if call.name:
+        if not items:
+            raise NotFound.of(res.plural, res.group, call.name)
+        return Reply(200, items[0])
+    return Reply(200, {"kind": f"{res.kind}List", "apiVersion": res.api_version, "metadata": {}, "items": items})

@@ -53,6 +53,8 @@ KINDS = {
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "rbac.ClusterRoleBinding",
     ("policy/v1", "PodDisruptionBudget"): "policy.PodDisruptionBudget",
     ("policy/v1", "Eviction"): "policy.Eviction",
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "authorization.SelfSubjectAccessReview",
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "authorization.SelfSubjectRulesReview",
     # client-go registers DeleteOptions in every group version; typed clients send it as protobuf.
     ("v1", "DeleteOptions"): "meta.DeleteOptions",
     ("meta.k8s.io/v1", "DeleteOptions"): "meta.DeleteOptions",
@@ -61,6 +63,16 @@ KINDS = {
 }
 
 MESSAGES = {
+    "authorization.NonResourceAttributes": "1 path s, 2 verb s",
+    "authorization.NonResourceRule": "1 verbs= s*, 2 nonResourceURLs s*",
+    "authorization.ResourceAttributes": "1 namespace s, 2 verb s, 3 group s, 4 version s, 5 resource s, 6 subresource s, 7 name s",
+    "authorization.ResourceRule": "1 verbs= s*, 2 apiGroups s*, 3 resources s*, 4 resourceNames s*",
+    "authorization.SelfSubjectAccessReview": "1 metadata! meta.ObjectMeta, 2 spec! authorization.SelfSubjectAccessReviewSpec, 3 status! authorization.SubjectAccessReviewStatus",
+    "authorization.SelfSubjectAccessReviewSpec": "1 resourceAttributes! authorization.ResourceAttributes, 2 nonResourceAttributes! authorization.NonResourceAttributes",
+    "authorization.SelfSubjectRulesReview": "1 metadata! meta.ObjectMeta, 2 spec! authorization.SelfSubjectRulesReviewSpec, 3 status! authorization.SubjectRulesReviewStatus",
+    "authorization.SelfSubjectRulesReviewSpec": "1 namespace s",
+    "authorization.SubjectAccessReviewStatus": "1 allowed! b, 2 reason s, 3 evaluationError s, 4 denied b",
+    "authorization.SubjectRulesReviewStatus": "1 resourceRules= authorization.ResourceRule*, 2 nonResourceRules= authorization.NonResourceRule*, 3 incomplete! b, 4 evaluationError s",
     "apps.DaemonSet": "1 metadata! meta.ObjectMeta, 2 spec! apps.DaemonSetSpec, 3 status! apps.DaemonSetStatus",
     "apps.DaemonSetCondition": "1 type! s, 2 status! s, 3 lastTransitionTime! t, 4 reason s, 5 message s",
     "apps.DaemonSetSpec": "1 selector! meta.LabelSelector, 2 template! core.PodTemplateSpec, 3 updateStrategy! apps.DaemonSetUpdateStrategy, 4 minReadySeconds i, 6 revisionHistoryLimit! i",

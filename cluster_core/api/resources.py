@@ -23,6 +23,8 @@ class Resource:
     namespaced: bool
     model_kind: str  # the stored kind behind it
     derived: bool = False  # read-only view of another kind
+    # Computed on request, never stored: reviews (answered in the response) and metrics.
+    virtual: bool = False
 
     @property
     def api_version(self) -> str:
@@ -62,6 +64,12 @@ RESOURCES = [
     Resource("events.k8s.io", "v1", "events", "Event", True, "Event", derived=True),
     Resource("coordination.k8s.io", "v1", "leases", "Lease", True, "Node", derived=True),
     Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True, "Endpoints", derived=True),
+    Resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False, "",
+             derived=True, virtual=True),
+    Resource("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False, "",
+             derived=True, virtual=True),
+    Resource("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, "Node", derived=True, virtual=True),
+    Resource("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True, "Pod", derived=True, virtual=True),
 ]
 _BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
 

@@ -160,6 +160,9 @@ async def serve(request, slug: str | None, path: str, prefix: str):
                         actor=handlers.actor_of(headers))
             if res.namespaced is False and namespace:
                 raise NotFound("the server could not find the requested resource")
+            if res.virtual:
+                reply = await sync_to_async(handlers.virtual, thread_sensitive=False)(call)
+                return json_response(reply.status, reply.body, reply.content_type, reply.headers)
             if request.method == "GET" and call.query.get("watch") in ("true", "1") and not name:
                 return await watch_response(call)
             if request.method == "GET" and sub == "log" and call.query.get("follow") in ("true", "1"):
