@@ -11,7 +11,7 @@ import cluster_core.models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cluster_core', '0006_lessons_and_node_lifecycle'),
+        ('cluster_core', '0007_playground_links'),
     ]
 
     operations = [
