@@ -230,7 +230,7 @@ def _int_flag(value: str, flag: str) -> int:
 # kubectl
 
 
-UNSUPPORTED = {"apply", "edit", "exec", "run", "label", "annotate", "patch", "replace", "port-forward", "attach",
+UNSUPPORTED = {"apply", "edit", "label", "annotate", "patch", "replace", "attach",
                "cp", "top", "cordon", "uncordon", "drain", "taint", "autoscale", "explain", "api-resources",
                "cluster-info", "config", "wait", "events", "debug", "auth", "certificate", "proxy", "diff",
                "kustomize", "plugin", "completion", "alpha", "api-versions", "options"}
@@ -241,6 +241,10 @@ def kubectl(pg: Playground, args: list[str]) -> TerminalResult:
         return TerminalResult("kubectl controls the playground's Kubernetes cluster.\n\n" + HELP.format(
             images=", ".join(actions.images.known_names())), 0)
     sub, rest = args[0], args[1:]
+    if sub in ("exec", "run", "port-forward"):
+        from . import terminal_exec
+
+        return getattr(terminal_exec, "cmd_" + sub.replace("-", "_"))(pg, rest)
     handler = COMMANDS.get(sub)
     if handler is None:
         if sub in UNSUPPORTED or sub == "create":

@@ -222,9 +222,15 @@ def curl(request, slug):
 @require_POST
 def terminal(request, slug):
     from . import terminal as shell
+    from . import terminal_exec
 
     pg = _playground(request, slug)
     line = _field(request, "line")
+    # A shell opened by `kubectl exec -it` takes the lines until it exits.
+    step = terminal_exec.handle(pg, line, _field(request, "exec")) if line else None
+    if step is not None:
+        return render(request, "playground/_terminal_line.html", {
+            "line": line, "result": step.result, "prompt": step.prompt, "exec": step})
     result = shell.run(pg, line) if line else None
     return render(request, "playground/_terminal_line.html", {"line": line, "result": result})
 
