@@ -11,7 +11,7 @@ T0 = dt.datetime(2026, 11, 26, 9, 0, 0, tzinfo=dt.UTC)
 MASTER_TOLERATION = {"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}
 
 
-def ds_body(name="agent", image="busybox", tolerations=None, node_selector=None):
+def ds_body(name="agent", image="registry.k8s.io/pause:3.10", tolerations=None, node_selector=None):
     spec = {"containers": [{"name": "agent", "image": image}]}
     if tolerations:
         spec["tolerations"] = tolerations
@@ -190,7 +190,7 @@ def test_it_rolls_a_new_template_out_node_by_node(pg):
     first = {p.name for p in pods(pg)}
     ds = DaemonSet.objects.get(playground=pg)
     body = ds.to_k8s()
-    body["spec"]["template"]["spec"]["containers"][0]["image"] = "alpine"
+    body["spec"]["template"]["spec"]["containers"][0]["image"] = "httpd"
     writes.do_update(pg, body, "kubectl")
     ds.refresh_from_db()
     daemonset.reconcile(pg, "kube-system/agent")
@@ -201,7 +201,7 @@ def test_it_rolls_a_new_template_out_node_by_node(pg):
     after = pods(pg)
     assert len(after) == 3 and not first & {p.name for p in after}
     assert {p.labels["controller-revision-hash"] for p in after} == {daemonset.template_hash(ds)}
-    assert {p.spec["containers"][0]["image"] for p in after} == {"alpine"}
+    assert {p.spec["containers"][0]["image"] for p in after} == {"httpd"}
     ds.refresh_from_db()
     assert ds.status["updatedNumberScheduled"] == 3 and ds.status["observedGeneration"] == 2
     assert daemonset.reconcile(pg, "kube-system/agent") == 0

@@ -140,3 +140,33 @@ def test_it_feeds_the_python_clients_stdin_to_the_shell(core, pods):
     resp.run_forever(timeout=20)
     assert resp.read_stdout() == "one\n"
     assert resp.returncode == 2
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# kubectl run with a command
+
+
+def wait_status(served, name: str, want: str, timeout: float = 30) -> list[str]:
+    deadline = time.monotonic() + timeout
+    row: list[str] = []
+    while time.monotonic() < deadline:
+        out = served.kubectl("get", "pod", name, "--no-headers").stdout.split()
+        row = out
+        if len(out) > 2 and out[2] == want:
+            return out
+        time.sleep(0.2)
+    raise AssertionError(f"pod {name} never reached {want}: {row}")
+
+
+def test_it_completes_kubectl_run_with_a_command_and_keeps_its_output(served):
+    assert ok(served, "run", "box", "--image=busybox", "--restart=Never", "--", "echo", "hi") == "pod/box created\n"
+    row = wait_status(served, "box", "Completed")
+    assert row[1] == "0/1"
+    assert ok(served, "logs", "box") == "hi\n"
+
+
+def test_it_shows_a_crashing_container_in_crash_loop_back_off_with_restarts(served):
+    ok(served, "run", "crash", "--image=busybox", "--", "sh", "-c", "echo failing; exit 1")
+    row = wait_status(served, "crash", "CrashLoopBackOff")
+    assert int(row[3]) >= 1
+    assert ok(served, "logs", "crash") == "failing\n"

@@ -462,7 +462,8 @@ def log_lines(call: Call) -> tuple[object, list[str]]:
         if restart == 0:
             raise BadRequest(f'previous terminated container "{container}" in pod "{call.name}" not found')
         restart -= 1
-    elif waiting or not st:
+    elif (waiting and not (waiting.get("reason") == "CrashLoopBackOff" and st.get("lastState"))) or not st:
+        # A container backing off between restarts still has the log of the run that just ended.
         reason = (waiting or {}).get("reason", "ContainerCreating")
         raise BadRequest(f'container "{container}" in pod "{call.name}" is waiting to start: {reason}')
     qs = LogLine.objects.filter(playground=call.pg, pod_uid=pod.uid, container=container, restart=restart)

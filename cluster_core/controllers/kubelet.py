@@ -26,6 +26,7 @@ from django.db.models import Q
 from .. import bootstrap, clock, events, images
 from ..errors import Conflict
 from ..models import Event, LogLine, Node, Playground, Pod, new_row
+from ..shells import process, world
 from ..writes import Batch, commit_together
 from . import kubelet_stages as stages
 
@@ -80,15 +81,16 @@ def observe(pod: Pod) -> dict:
     elif "ContainerCreating" in waiting:
         # The image ID is only known once the image is on the node: pulled, container being started.
         state = "Starting" if all(c.get("imageID") for c in statuses) else "ContainerCreating"
+    elif "CrashLoopBackOff" in waiting:
+        state = "CrashLoopBackOff"
+    elif states and not waiting and any("terminated" in s for s in states):
+        state = "Exited"
     elif states and all("running" in s for s in states):
         state = "Running"
     else:
         state = "Unknown"
     known = all(images.lookup(c.get("image") or "") for c in containers(pod))
-    policy = (pod.spec or {}).get("restartPolicy", "Always")
-    done = bool(containers(pod)) and all(stages.finishes(policy, c, images.repository(c.get("image") or ""))
-                                         for c in containers(pod))
-    return {"state": state, "deleting": deleting, "images_known": known, "finishes": done}
+    return {"state": state, "deleting": deleting, "images_known": known}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -163,8 +165,29 @@ def _waiting(c: dict, reason: str, message: str = "", pulled: bool = False) -> d
             "ready": False, "started": False, "restartCount": 0, "state": {"waiting": waiting}, "lastState": {}}
 
 
-def enter(pod: Pod, state: str, node: Node, now: dt.datetime, ip: str = "") -> None:
-    """Leave the pod's status as the kubelet reports it in `state`."""
+def crash_backoff(restarts: int) -> int:
+    """The wait before restart number `restarts` of a crashed container: none before the first, then 10s, 20s,
+    40s … capped at five minutes (the kubelet's CrashLoopBackOff)."""
+    if restarts <= 1:
+        return 0
+    return min(BACKOFF_FIRST * 2 ** (restarts - 2), BACKOFF_MAX)
+
+
+def restarts_after(pod: Pod, statuses: list[dict]) -> bool:
+    """Whether the kubelet restarts the pod's terminated containers: always under `Always`, after a failure under
+    `OnFailure`, never under `Never`."""
+    policy = (pod.spec or {}).get("restartPolicy") or "Always"
+    if policy == "Never":
+        return False
+    if policy == "OnFailure":
+        return any(((cs.get("state") or {}).get("terminated") or {}).get("exitCode") for cs in statuses)
+    return True
+
+
+def enter(pod: Pod, state: str, node: Node, now: dt.datetime, ip: str = "", unready: frozenset[str] = frozenset(),
+          exits: dict[str, int] | None = None) -> None:
+    """Leave the pod's status as the kubelet reports it in `state` (`unready`: containers whose readiness probe
+    fails; `exits`: the exit codes of the containers that ended)."""
     ts = clock.rfc3339(now)
     st = dict(pod.status or {})
     names = [c["name"] for c in containers(pod)]
@@ -192,27 +215,65 @@ def enter(pod: Pod, state: str, node: Node, now: dt.datetime, ip: str = "") -> N
         set_conditions(st, ts, {"PodReadyToStartContainers": True}, names)
     elif state == "Running":
         st.update(phase="Running", podIP=ip, podIPs=[{"ip": ip}])
-        st["containerStatuses"] = [
-            {"name": c["name"], "image": image_ref(c.get("image", "")), "imageID": image_id(c.get("image", "")),
-             "containerID": container_id(pod, c["name"]), "ready": True, "started": True, "restartCount": 0,
-             "state": {"running": {"startedAt": ts}}, "lastState": {}}
-            for c in containers(pod)
-        ]
-        set_conditions(st, ts, dict.fromkeys(CONDITIONS, True), [])
-    elif state == "Completed":
-        finished = []
+        prev = {cs.get("name"): cs for cs in st.get("containerStatuses") or []}
+        out = []
+        for c in containers(pod):
+            old = prev.get(c["name"]) or {}
+            restarts = int(old.get("restartCount") or 0)
+            crashed = "CrashLoopBackOff" == ((old.get("state") or {}).get("waiting") or {}).get("reason")
+            if crashed:
+                # The same container started again: it counts a restart and remembers how it ended.
+                out.append({**old, "ready": c["name"] not in unready, "started": True,
+                            "restartCount": restarts + 1, "state": {"running": {"startedAt": ts}}})
+                continue
+            if "running" in (old.get("state") or {}):
+                out.append({**old, "ready": c["name"] not in unready})
+                continue
+            out.append({"name": c["name"], "image": image_ref(c.get("image", "")),
+                        "imageID": image_id(c.get("image", "")), "containerID": container_id(pod, c["name"]),
+                        "ready": c["name"] not in unready, "started": True, "restartCount": 0,
+                        "state": {"running": {"startedAt": ts}}, "lastState": {}})
+        st["containerStatuses"] = out
+        set_conditions(st, ts, {**dict.fromkeys(CONDITIONS, True), "Ready": not unready,
+                                "ContainersReady": not unready}, sorted(unready))
+    elif state == "Exited":
+        codes = exits or {}
+        out = []
         for cs in st.get("containerStatuses") or []:
+            if cs.get("name") not in codes:
+                out.append(cs)
+                continue
             started = ((cs.get("state") or {}).get("running") or {}).get("startedAt")
-            term = {"exitCode": 0, "reason": "Completed", "startedAt": started, "finishedAt": ts,
-                    "containerID": cs.get("containerID", "")}
-            finished.append({**cs, "ready": False, "started": False, "state": {"terminated": term}})
-        st["containerStatuses"] = finished
-        st["phase"] = "Succeeded"
-        set_conditions(st, ts, {"Ready": False, "ContainersReady": False}, [])
-        for cond in st["conditions"]:
-            if cond["type"] in ("Ready", "ContainersReady"):
-                cond["reason"] = "PodCompleted"
-                cond.pop("message", None)
+            code = codes[cs["name"]]
+            term = {"exitCode": code, "reason": "Completed" if code == 0 else "Error", "startedAt": started,
+                    "finishedAt": ts, "containerID": cs.get("containerID", "")}
+            out.append({**cs, "ready": False, "started": False, "state": {"terminated": term}})
+        st["containerStatuses"] = out
+        done = all("terminated" in (cs.get("state") or {}) for cs in out)
+        if done and not restarts_after(pod, out):
+            failed = any(cs["state"]["terminated"].get("exitCode") for cs in out)
+            st["phase"] = "Failed" if failed else "Succeeded"
+            set_conditions(st, ts, {"Ready": False, "ContainersReady": False}, [])
+            for cond in st["conditions"]:
+                if cond["type"] in ("Ready", "ContainersReady"):
+                    cond["reason"] = "PodCompleted"
+                    cond.pop("message", None)
+        else:
+            set_conditions(st, ts, {"Ready": False, "ContainersReady": False},
+                           [cs["name"] for cs in out if not cs.get("ready")])
+    elif state == "CrashLoopBackOff":
+        out = []
+        for cs in st.get("containerStatuses") or []:
+            term = (cs.get("state") or {}).get("terminated")
+            if term is None:
+                out.append(cs)
+                continue
+            wait = crash_backoff(int(cs.get("restartCount") or 0) + 1)
+            message = (f"back-off {wait}s restarting failed container={cs['name']} "
+                       f"pod={pod.name}_{pod.namespace}({pod.uid})")
+            out.append({**cs, "state": {"waiting": {"reason": "CrashLoopBackOff", "message": message}},
+                        "lastState": {"terminated": term}})
+        st["containerStatuses"] = out
     elif state == "Stopped":
         stopped = []
         for cs in st.get("containerStatuses") or []:
@@ -335,19 +396,127 @@ class Sync:
             return max((i.pull_seconds if i else UNKNOWN_PULL_SECONDS) for i in found) if found else 0.0
         if stage.delay == "start":
             return max((i.start_seconds for i in found if i), default=0.0)
-        if stage.delay == "run":
-            return RUN_SECONDS
         if stage.delay == "stop":
             grace = pod.deletion_grace_period_seconds
             if grace is None:
                 grace = (pod.spec or {}).get("terminationGracePeriodSeconds", 30)
             return min(STOP_SECONDS, float(grace))
+        if stage.delay == "run":
+            # Even `echo hi` is seen running for a moment before it exits.
+            return max([RUN_SECONDS] + [r.seconds for r in self.mains(pod).values() if not r.forever])
+        if stage.delay == "crash":
+            counts = [int(cs.get("restartCount") or 0) for cs in (pod.status or {}).get("containerStatuses") or []
+                      if ((cs.get("state") or {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff"]
+            return float(crash_backoff(max(counts, default=0) + 1))
+        if stage.delay == "liveness":
+            probes = [c.get("livenessProbe") or {} for c in containers(pod) if self.probe_failure(pod, c)]
+            return float(max((p.get("initialDelaySeconds", 0) + p.get("periodSeconds", 10)
+                              * p.get("failureThreshold", 3) for p in probes), default=0))
         # "backoff": 10s, 20s, 40s … capped at 5 minutes, counted by the BackOff events already recorded.
         return float(min(BACKOFF_FIRST * 2 ** max(rec.count("BackOff") - 1, 0), BACKOFF_MAX))
 
+    # The containers' main processes and probes, worked out once per pod and sync (most pods run their image's
+    # server: that is known from the argv alone, with no query).
+
+    def facts(self, pod: Pod) -> dict:
+        facts = observe(pod)
+        if facts["deleting"]:
+            return facts
+        if facts["state"] == "Running":
+            facts["exits"] = any(not r.forever for r in self.mains(pod).values())
+            facts["live"] = not any(self.probe_failure(pod, c) for c in containers(pod))
+        elif facts["state"] == "Exited":
+            facts["restarts"] = restarts_after(pod, (pod.status or {}).get("containerStatuses") or [])
+        return facts
+
+    def forget(self, pod: Pod) -> None:
+        """The pod's containers changed state: their processes and probes are worked out afresh."""
+        for key in [k for k in pod.__dict__ if k == "_mains" or isinstance(k, tuple)]:
+            del pod.__dict__[key]
+
+    def snapshot(self, pod: Pod, c: dict):
+        key = ("_snap", c["name"])
+        if key not in pod.__dict__:
+            pod.__dict__[key] = world.snapshot(self.pg, pod, c["name"])
+        return pod.__dict__[key]
+
+    def shell(self, pod: Pod, c: dict):
+        from ..shells.sh import Shell
+
+        snap = self.snapshot(pod, c)
+        return Shell(snap, world.ClusterNetwork(self.pg, snap), lambda: self.now)
+
+    def mains(self, pod: Pod) -> dict[str, process.MainRun]:
+        kept = pod.__dict__.get("_mains")
+        if kept is not None:
+            return kept
+        out = {}
+        for c in containers(pod):
+            if process.serves(c):
+                out[c["name"]] = process.FOREVER
+            else:
+                sh = self.shell(pod, c)
+                out[c["name"]] = process.run(sh, sh.container.main)
+        pod.__dict__["_mains"] = out
+        return out
+
+    def probe_failure(self, pod: Pod, c: dict, kind: str = "livenessProbe") -> str:
+        """Why the container's probe fails ("" when it passes or there is none)."""
+        probe = c.get(kind)
+        if not probe:
+            return ""
+        key = ("_probe", kind, c["name"])
+        if key not in pod.__dict__:
+            pod.__dict__[key] = process.probe(probe, c, (pod.status or {}).get("podIP") or "",
+                                              lambda: self.shell(pod, c))
+        return pod.__dict__[key]
+
+    def unready(self, pod: Pod) -> frozenset[str]:
+        return frozenset(c["name"] for c in containers(pod) if self.probe_failure(pod, c, "readinessProbe"))
+
+    def concerned(self, stage: stages.Stage, pod: Pod) -> list[dict]:
+        found = containers(pod)
+        if stage.containers == "unknown":
+            return [c for c in found if not images.lookup(c.get("image") or "")]
+        if stage.name == "exit":
+            mains = self.mains(pod)
+            return [c for c in found if not mains[c["name"]].forever]
+        if stage.name == "liveness-failed":
+            return [c for c in found if self.probe_failure(pod, c)]
+        if stage.name in ("crash", "restart"):
+            st = {cs.get("name"): cs.get("state") or {} for cs in (pod.status or {}).get("containerStatuses") or []}
+            return [c for c in found if "terminated" in st.get(c["name"], {})
+                    or (st.get(c["name"], {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff"]
+        return found
+
+    def exit_codes(self, stage: stages.Stage, pod: Pod, concerned: list[dict]) -> dict[str, int]:
+        if stage.name == "liveness-failed":
+            # A server stops on SIGTERM and exits 0; anything else is killed when the grace period ends.
+            return {c["name"]: 0 if process.serves(c) else 137 for c in concerned}
+        mains = self.mains(pod)
+        return {c["name"]: mains[c["name"]].code for c in concerned}
+
+    def log_start(self, pod: Pod) -> None:
+        """What a container writes as it starts: its image's start-up lines, or its own command's output."""
+        restarts = {cs.get("name"): int(cs.get("restartCount") or 0)
+                    for cs in (pod.status or {}).get("containerStatuses") or []}
+        mains = self.mains(pod)
+        ip = (pod.status or {}).get("podIP") or ""
+        for c in containers(pod):
+            info = images.lookup(c.get("image") or "")
+            text = ""
+            if info and not c.get("command") and not c.get("args"):
+                text = "\n".join(startup_lines(info, ip, self.now, pod.name))
+            run = mains.get(c["name"])
+            if run is not None and run.out:
+                text = run.out.rstrip("\n")
+            if text:
+                self.logs.append(new_row(LogLine, playground_id=self.pg.pk, pod_uid=pod.uid, container=c["name"],
+                                         restart=restarts.get(c["name"], 0), at=self.now, text=text))
+
     def due(self, stage: stages.Stage, seconds: float) -> dt.datetime:
         tempo = self.pg.tempo
-        if stage.delay == "backoff" and tempo == "instant":
+        if stage.delay in ("backoff", "crash") and tempo == "instant":
             # A pull that cannot succeed must not be retried in a tight loop: back-off runs at least in real time.
             tempo = "realtime"
         # Counted from this sync's own "now": at tempo instant the next stage is due within the same pass.
@@ -381,55 +550,52 @@ def _event_values(c: dict) -> dict:
 
 
 def sync_pod(s: Sync, pod: Pod) -> None:
-    facts = observe(pod)
+    facts = s.facts(pod)
     known: list[Event] = []
-    if facts["state"] in ("ErrImagePull", "ImagePullBackOff"):
+    if facts["state"] in ("ErrImagePull", "ImagePullBackOff", "Exited", "CrashLoopBackOff") or facts.get("exits") \
+            or facts.get("live") is False:
         known = list(Event.objects.filter(playground=s.pg, involved_uid=pod.uid))
     rec = Recorder(s.batch, pod, s.node, known)
     notes: list[str] = []
     done: list[str] = []
-    for _ in range(len(stages.STAGES)):
+    for _ in range(2 * len(stages.STAGES)):
         stage = stages.find(facts)
         if stage is None:
             break
         if not stage.interrupts and pod.requeue_at is not None and pod.requeue_at > s.now:
             break
-        concerned = containers(pod)
-        if stage.containers == "unknown":
-            concerned = [c for c in concerned if not images.lookup(c.get("image") or "")]
+        concerned = s.concerned(stage, pod)
+        extra = {}
         for spec in stage.events:
             for c in concerned:
-                rec.record(spec, c, _event_values(c))
+                rec.record(spec, c, {**_event_values(c), "pod": pod.name, "probe": s.probe_failure(pod, c)})
         done.append(stage.name)
         if stage.next == "Deleted":
             notes.append(stage.note.format(**_values(pod, concerned, "", {})))
             s.batch.delete(pod, _message(s, notes), {"stages": done})
             return
-        ip = s.allocate_ip(pod) if stage.next == "Running" else ""
-        enter(pod, stage.next, s.node, s.now, ip)
-        if ip:
-            _log_startup(s, pod, ip)
-        facts = observe(pod)
+        ip, codes = "", None
+        if stage.next == "Running":
+            ip = (pod.status or {}).get("podIP") if stage.name == "restart" else s.allocate_ip(pod)
+        if stage.next == "Exited":
+            codes = s.exit_codes(stage, pod, concerned)
+            extra["code"] = ", ".join(str(v) for v in codes.values())
+        enter(pod, stage.next, s.node, s.now, ip or "", s.unready(pod) if stage.next == "Running" else frozenset(),
+              codes)
+        s.forget(pod)
+        if stage.next == "Running":
+            s.log_start(pod)
+        facts = s.facts(pod)
         following = stages.find(facts)
         seconds = s.delay(following, pod, rec) if following else 0.0
         pod.requeue_at = s.due(following, seconds) if following else None
-        notes.append(stage.note.format(**_values(pod, concerned, ip, {"backoff": f"{seconds:g}"})))
+        notes.append(stage.note.format(**_values(pod, concerned, ip or "", {"backoff": f"{seconds:g}", **extra})))
     if done:
         s.batch.update(pod, _message(s, notes), {"stages": done, "requeue_at": clock.rfc3339(pod.requeue_at)})
 
 
 def _message(s: Sync, notes: list[str]) -> str:
     return f"kubelet on {s.node.name} " + ", then ".join(notes)
-
-
-def _log_startup(s: Sync, pod: Pod, ip: str) -> None:
-    """A container's start-up lines, kept as one block: they are written in the same instant."""
-    for c in containers(pod):
-        info = images.lookup(c.get("image") or "")
-        lines = startup_lines(info, ip, s.now, pod.name) if info else []
-        if lines:
-            s.logs.append(new_row(LogLine, playground_id=s.pg.pk, pod_uid=pod.uid, container=c["name"], at=s.now,
-                                  text="\n".join(lines)))
 
 
 def heartbeat(s: Sync) -> None:

@@ -39,8 +39,9 @@ PULLING = EventSpec("Normal", "Pulling", 'Pulling image "{image}"')
 PULL_FAILED = EventSpec("Warning", "Failed", 'Failed to pull image "{image}": {error}')
 ERR_IMAGE_PULL = EventSpec("Warning", "Failed", "Error: ErrImagePull")
 
-STARTED_STATES = ("Starting", "Running")
-NOT_STARTED_STATES = ("Scheduled", "ContainerCreating", "ErrImagePull", "ImagePullBackOff", "Unknown")
+STARTED_STATES = ("Starting", "Running", "Exited")
+NOT_STARTED_STATES = ("Scheduled", "ContainerCreating", "ErrImagePull", "ImagePullBackOff", "CrashLoopBackOff",
+                      "Unknown")
 
 STAGES: tuple[Stage, ...] = (
     Stage(
@@ -69,8 +70,30 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage("ready", {"deleting": False, "state": "Starting"}, "start", "Running", (),
           "reports pod {pod} Running at {ip}"),
-    Stage("complete", {"deleting": False, "state": "Running", "finishes": True}, "run", "Completed", (),
-          "saw container {container} of pod {pod} exit 0: the pod Succeeded"),
+    # A main process that runs to an exit code (`kubectl run … -- echo hi`): it exits after its running time.
+    Stage("exit", {"deleting": False, "state": "Running", "exits": True}, "run", "Exited", (),
+          "saw container {container} of pod {pod} exit with code {code}"),
+    # Under restartPolicy Always (or OnFailure after a failure) the kubelet restarts it, backing off 10s, 20s, 40s …
+    # up to 5 minutes between restarts.
+    Stage(
+        "crash", {"deleting": False, "state": "Exited", "restarts": True}, 0, "CrashLoopBackOff",
+        (EventSpec("Warning", "BackOff", "Back-off restarting failed container {container} in pod {pod}"),),
+        "backs off restarting container {container} of pod {pod} ({backoff}s)",
+    ),
+    Stage(
+        "restart", {"deleting": False, "state": "CrashLoopBackOff"}, "crash", "Running",
+        (EventSpec("Normal", "Pulled", 'Container image "{image}" already present on machine'),
+         EventSpec("Normal", "Created", "Created container: {container}"),
+         EventSpec("Normal", "Started", "Started container {container}")),
+        "restarted container {container} of pod {pod}",
+    ),
+    # A failing liveness probe: the kubelet kills the container and starts it again.
+    Stage(
+        "liveness-failed", {"deleting": False, "state": "Running", "live": False}, "liveness", "Exited",
+        (EventSpec("Warning", "Unhealthy", "Liveness probe failed: {probe}"),
+         EventSpec("Normal", "Killing", "Container {container} failed liveness probe, will be restarted")),
+        "killed container {container} of pod {pod}: its liveness probe failed",
+    ),
     Stage(
         "pull-failed", {"deleting": False, "state": "ContainerCreating", "images_known": False}, "pull",
         "ErrImagePull", (PULL_FAILED, ERR_IMAGE_PULL),
@@ -88,19 +111,6 @@ STAGES: tuple[Stage, ...] = (
         "retried pulling image {image} for pod {pod}: still not found", containers="unknown",
     ),
 )
-
-
-# Images whose default command ends at once (busybox's and alpine's `sh`, with no terminal to read): run without a
-# command of their own, their container exits 0.
-COMPLETING_IMAGES = frozenset({"busybox", "alpine"})
-
-
-def finishes(restart_policy: str, container: dict, repository: str) -> bool:
-    """Whether the container's main process ends by itself and the pod is not to restart it: the pod then
-    completes (phase Succeeded). A pod whose restartPolicy is Always keeps running here."""
-    if restart_policy not in ("Never", "OnFailure"):
-        return False
-    return repository in COMPLETING_IMAGES and not container.get("command") and not container.get("args")
 
 
 def matches(stage: Stage, facts: dict) -> bool:
