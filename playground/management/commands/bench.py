@@ -5,16 +5,16 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Benchmarks: converge (loops), api (Table lists, watch delivery), live (WebSocket viewers)."
+    help = "Benchmarks: converge (loops), api (the served HTTPS API), live (WebSocket viewers)."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="which", required=True)
         c = sub.add_parser("converge", help="scale one Deployment 0 → N at tempo instant")
         c.add_argument("--pods", type=int, default=1000)
         c.add_argument("--nodes", type=int, default=50)
-        a = sub.add_parser("api", help="server-side latency of lists and watch delivery")
+        a = sub.add_parser("api", help="latency over HTTPS of lists, a GET, a PATCH and its watch event")
         a.add_argument("--pods", type=int, default=1000)
-        a.add_argument("--samples", type=int, default=50)
+        a.add_argument("--samples", type=int, default=1000)
         live = sub.add_parser("live", help="WebSocket viewers while a deployment scales")
         live.add_argument("--viewers", type=int, default=200)
         live.add_argument("--pods", type=int, default=200)
