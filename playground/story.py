@@ -13,6 +13,9 @@ import math
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from cluster_core import clock
+from cluster_core.api import tables
+
 # Component boxes on the page; a token travels along a path of these.
 CLIENT, APISERVER, ETCD = "client", "apiserver", "etcd"
 SCHEDULER, CONTROLLERS = "scheduler", "controller-manager"
@@ -187,7 +190,23 @@ def row(kind: str, obj: dict) -> dict:
         out.update(type=obj.get("type", ""), reason=obj.get("reason", ""), message=obj.get("message", ""),
                    object=f"{involved.get('kind', '').lower()}/{involved.get('name', '')}",
                    last=obj.get("lastTimestamp") or meta.get("creationTimestamp"))
+    if kind in TABLE_KINDS:
+        out["cells"] = table_cells(kind, obj)
     return out
+
+
+# The page's `kubectl get` tables: the kinds it shows, and which are `-o wide`.
+TABLE_KINDS = {"Deployment": False, "ReplicaSet": False, "Pod": True, "Service": False, "Event": False}
+
+
+def table_cells(kind: str, obj: dict) -> list:
+    """The object's row of the Table the API serves kubectl (and the terminal prints): the columns kubectl shows
+    (priority 0, or all with `-o wide`), the age cells left empty for the page to age."""
+    wide = TABLE_KINDS[kind]
+    columns = tables.column_definitions(kind)
+    return ["" if col["name"] in ("Age", "Last Seen") else cell
+            for cell, col in zip(tables.row_cells(kind, obj, clock.now()), columns, strict=True)
+            if wide or col.get("priority", 0) == 0]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -157,7 +157,9 @@ def test_it_sends_a_burst_lean_with_every_revision_and_rows_only_where_needed():
     lean = uncarry(json.loads(push.text("en"))["changes"])
     assert [c["rev"] for c in lean] == list(range(2, 41))  # every revision, in order
     assert all("row" not in c and "set" not in c for c in lean[:-2])  # superseded: revision and step only
-    assert lean[-2]["set"] == {"node": "n1", "status": "Running"}  # only what changed since the row sent last
+    # Only what changed since the row sent last: the fields, and the table row (`kubectl get pods -o wide`'s cells).
+    assert lean[-2]["set"] == {"node": "n1", "status": "Running",
+                               "cells": ["p", "0/0", "Running", "0", "", "<none>", "n1", "<none>", "<none>"]}
     assert "row" not in lean[-1] and lean[-1]["type"] == "DELETED"
     whole = uncarry(json.loads(push.text("en", whole=True))["changes"])
     assert all(c["row"]["status"] for c in whole[:-1])  # a viewer just connected gets whole rows

@@ -550,13 +550,11 @@
   function age(ts) {
     if (!ts) return "<unknown>";
     if (!parsed.has(ts)) parsed.set(ts, Date.parse(ts));
-    const s = Math.max(0, Math.floor((Date.now() - parsed.get(ts)) / 1000));
-    if (s < 120) return `${s}s`;
-    if (s < 600) return `${Math.floor(s / 60)}m${s % 60 ? (s % 60) + "s" : ""}`;
-    if (s < 3600) return `${Math.floor(s / 60)}m`;
-    if (s < 172800) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? Math.floor((s % 3600) / 60) + "m" : ""}`;
-    return `${Math.floor(s / 86400)}d`;
+    return window.kubectlAge((Date.now() - parsed.get(ts)) / 1000);
   }
+
+  // An object's row as the API's Table has it (the same cells the terminal prints), its age column aged now.
+  const cells = (o, ageColumn, ts, count) => (o.cells || []).slice(0, count).map((c, i) => (i === ageColumn ? age(ts) : String(c)));
 
   const esc = (v) => String(v).replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[ch]);
 
@@ -581,15 +579,15 @@
     const events = ofKind("Event").filter(inDefault).sort((a, b) => (b.last || "").localeCompare(a.last || "")).slice(0, 12);
     const html = [
       table("kubectl get deployments", ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
-        deps.map((d) => [d.name, `${d.ready || 0}/${d.replicas || 0}`, d.updated || 0, d.available || 0, age(d.created)])),
+        deps.map((d) => cells(d, 4, d.created, 5))),
       table("kubectl get replicasets", ["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
-        sets.map((r) => [r.name, r.desired || 0, r.current || 0, r.ready || 0, age(r.created)])),
-      table("kubectl get pods -o wide", ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"],
-        pods.map((p) => [p.name, p.ready, p.status, p.restarts || 0, age(p.created), p.ip || "<none>", p.node || "<none>"])),
+        sets.map((r) => cells(r, 4, r.created, 5))),
+      table("kubectl get pods -o wide", ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"],
+        pods.map((p) => cells(p, 4, p.created, 9))),
       table("kubectl get services", ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
-        svcs.map((s) => [s.name, s.type, s.clusterIP || "None", "<none>", s.ports, age(s.created)])),
+        svcs.map((s) => cells(s, 5, s.created, 6))),
       table("kubectl get events", ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
-        events.map((e) => [age(e.last), e.type || "", e.reason || "", e.object || "", e.message || ""])),
+        events.map((e) => cells(e, 0, e.last, 5))),
     ];
     // Only the tables whose text changed are replaced (keeping where the reader scrolled them).
     const box = document.getElementById("tables");
