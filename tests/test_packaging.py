@@ -115,20 +115,21 @@ def test_it_prints_its_commands(installed, tmp_path):
     assert str(Path(env["HOME"]) / ".local" / "share" / "kubeplay") in out
 
 
-def test_it_serves_the_page_with_its_assets_and_the_chinese_translation(served):
+def test_it_serves_the_pages_with_their_assets_and_the_chinese_translation(served):
     venv, env, _cwd, port, _api_port = served
-    status, page, url = get(f"http://127.0.0.1:{port}/")
-    assert status == 200 and "/p/" in url
-    html = page.decode()
-    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
-    assert {"/static/vendor/htmx/htmx.min.js", "/static/playground/app.css", "/static/playground/app.js"} <= set(assets)
-    for asset in assets:
+    status, start, _ = get(f"http://127.0.0.1:{port}/")
+    assert status == 200
+    status, page, _ = get(f"http://127.0.0.1:{port}/p/default/")
+    assert status == 200
+    assets = set(re.findall(r'(?:href|src)="(/static/[^"]+)"', start.decode() + page.decode()))
+    assert {"/static/vendor/htmx/htmx.min.js", "/static/playground/app.css", "/static/playground/app.js"} <= assets
+    for asset in sorted(assets):
         status, body, _ = get(f"http://127.0.0.1:{port}{asset}")
         assert status == 200
         assert body == (processes.ROOT / asset.removeprefix("/")).read_bytes()
-    _, zh, _ = get(url, **{"Accept-Language": "zh-Hans"})
+    _, zh, _ = get(f"http://127.0.0.1:{port}/p/default/", **{"Accept-Language": "zh-Hans"})
     assert '<html lang="zh-hans">' in zh.decode()
-    assert "终端" in zh.decode() and "终端" not in html
+    assert "终端" in zh.decode() and "终端" not in page.decode()
 
 
 def test_it_answers_healthz_with_its_data_in_the_user_data_directory(served):
@@ -169,10 +170,10 @@ def test_it_serves_the_room_network_with_lan(installed, tmp_path):
     try:
         processes.wait_healthy(f"http://127.0.0.1:{port}", proc, log)
         address = lan.url_host(addresses[0])
-        printed = re.search(rf"on this network open (http://{re.escape(address)}:{port}/p/[^/]+/)", log.read_text())
+        printed = re.search(rf"on this network open (http://{re.escape(address)}:{port}/) ", log.read_text())
         assert printed, log.read_text()
-        status, page, _ = get(printed.group(1))
-        assert status == 200 and b"htmx.min.js" in page
+        status, start, _ = get(printed.group(1))
+        assert status == 200 and b"/static/" in start
         # The API certificate names the LAN address: kubectl verifies it against the playground's CA.
         config = tmp_path / "kubeconfig"
         config.write_text(kubeplay(venv, env, tmp_path, "kubeconfig", "--server", f"https://{address}:{api_port}"))

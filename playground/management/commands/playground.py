@@ -90,9 +90,9 @@ class Command(BaseCommand):
             f"API https://{opts['host']}:{opts['api_port']}/clusters/{pg.slug}  "
             f"(kubeconfig: {command_name()} kubeconfig {pg.slug})"
         )
-        page = reverse("page", kwargs={"slug": pg.slug})
+        start = reverse("index")
         for address in shown:
-            self.stdout.write(f"kubeplay: on this network open http://{lan.url_host(address)}:{opts['port']}{page}  "
+            self.stdout.write(f"kubeplay: on this network open http://{lan.url_host(address)}:{opts['port']}{start}  "
                               f"(API https://{lan.url_host(address)}:{opts['api_port']})")
         # Open watches end with the process: do not hold shutdown for them.
         Server(application=application, endpoints=endpoints, verbosity=0, application_close_timeout=2).run()
