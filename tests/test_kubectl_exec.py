@@ -3,13 +3,17 @@ with the official Python client's `stream`, against a served playground over TLS
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import select
+import subprocess
 import time
+import urllib.request
 
 import pytest
 
+from tests import processes
 from tests.kubectl_helpers import KUBECTL, ok, rolled_out, serve
 
 pytestmark = pytest.mark.kubectl
@@ -170,3 +174,55 @@ def test_it_shows_a_crashing_container_in_crash_loop_back_off_with_restarts(serv
     row = wait_status(served, "crash", "CrashLoopBackOff")
     assert int(row[3]) >= 1
     assert ok(served, "logs", "crash") == "failing\n"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# port-forward
+
+
+@contextlib.contextmanager
+def forwarding(served, target: str, remote: int):
+    local = processes.free_port()
+    proc = subprocess.Popen([str(KUBECTL), "port-forward", target, f"{local}:{remote}"], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={"PATH": os.environ.get("PATH", ""), "HOME": str(served.home),
+                                 "KUBECONFIG": str(served.kubeconfig)})
+    try:
+        assert proc.stdout.readline() == f"Forwarding from 127.0.0.1:{local} -> {remote}\n"
+        yield local
+    finally:
+        processes.stop(proc)
+
+
+def test_it_serves_the_pods_page_on_kubectls_local_port(served, pods):
+    with forwarding(served, f"pod/{pods[1]}", 8080) as local:
+        with urllib.request.urlopen(f"http://127.0.0.1:{local}/", timeout=20) as r:
+            assert (r.status, r.read().decode()) == (200, f"Hello Kubernetes bootcamp! | Running on: {pods[1]} | v=1\n")
+
+
+def test_it_forwards_a_service_to_one_of_its_pods(served, pods):
+    ok(served, "create", "deployment", "web", "--image=nginx")
+    rolled_out(served, "web")
+    ok(served, "expose", "deployment", "web", "--port=80")
+    with forwarding(served, "svc/web", 80) as local:
+        for _ in range(2):  # two connections through the same forward
+            with urllib.request.urlopen(f"http://127.0.0.1:{local}/", timeout=20) as r:
+                assert r.status == 200 and "Welcome to nginx!" in r.read().decode()
+                assert r.headers["Server"] == "nginx/1.27.3"
+
+
+def test_it_forwards_a_port_for_the_python_client(core, pods):
+    from kubernetes.stream import portforward
+
+    pf = portforward(core.connect_get_namespaced_pod_portforward, pods[2], "default", ports="8080")
+    sock = pf.socket(8080)
+    sock.setblocking(True)
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    data = b""
+    while chunk := sock.recv(4096):
+        data += chunk
+    sock.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert body == f"Hello Kubernetes bootcamp! | Running on: {pods[2]} | v=1\n".encode()
+    assert pf.error(8080) is None
