@@ -6,6 +6,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 API_PORT ?= 6443
 TEMPO ?= realtime
+# For a classroom: the name or address students use to reach this machine (make run HOST=0.0.0.0 PUBLIC_HOST=…).
+PUBLIC_HOST ?=
 
 .PHONY: run test lint bench venv dev browser
 
@@ -32,7 +34,7 @@ browser:
 
 run: venv
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py playground --host $(HOST) --port $(PORT) --api-port $(API_PORT) --tempo $(TEMPO)
+	KUBEPLAY_PUBLIC_HOST=$(PUBLIC_HOST) $(PY) manage.py playground --host $(HOST) --port $(PORT) --api-port $(API_PORT) --tempo $(TEMPO)
 
 # The suite's files are spread over both cores (one worker per core, a file's tests together).
 test: dev browser

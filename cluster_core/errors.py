@@ -100,6 +100,10 @@ class MethodNotAllowed(ApiError):
     code, reason = 405, "MethodNotAllowed"
 
 
+class Timeout(ApiError):
+    code, reason = 504, "Timeout"
+
+
 class Gone(ApiError):
     code, reason = 410, "Expired"
 

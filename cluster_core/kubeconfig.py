@@ -9,6 +9,16 @@ import yaml
 from .models import Playground
 
 
+def server_url() -> str:
+    """The API's address as configured (KUBEPLAY_PUBLIC_HOST, the API port), never taken from a request."""
+    from django.conf import settings
+
+    host = settings.KUBEPLAY_PUBLIC_HOST or "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"https://{host}:{settings.KUBEPLAY_API_PORT}"
+
+
 def render(pg: Playground, server: str, ca_pem: bytes) -> str:
     name = f"kubeplay-{pg.slug}"
     doc = {

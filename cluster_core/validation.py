@@ -23,6 +23,9 @@ LABEL_MSG = (
     "end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
 )
+# metadata.annotations: keys and values together (apimachinery's TotalAnnotationSizeLimitB).
+TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024
+IANA_SVC_NAME = re.compile(r"^[-a-z0-9]+$")
 # Kinds whose names are DNS-1123 labels rather than subdomains.
 LABEL_NAMED = {"Namespace", "Service"}
 
@@ -58,6 +61,34 @@ def label_causes(field: str, mapping) -> list[dict]:
     return out
 
 
+def annotation_causes(field: str, mapping) -> list[dict]:
+    if not isinstance(mapping, dict):
+        return [cause(field, "Invalid value: must be a map")]
+    total = sum(len(str(k)) + len(v if isinstance(v, str) else str(v)) for k, v in mapping.items())
+    if total > TOTAL_ANNOTATION_SIZE_LIMIT:
+        return [cause(field, f"Too long: must have at most {TOTAL_ANNOTATION_SIZE_LIMIT} bytes",
+                      "FieldValueTooLong")]
+    return []
+
+
+def port_name_causes(field: str, value) -> list[dict]:
+    """A container port's name: an IANA_SVC_NAME (apimachinery's IsValidPortName)."""
+    if not isinstance(value, str) or value == "":
+        return []
+    problems = []
+    if len(value) > 15:
+        problems.append("must be no more than 15 characters")
+    if not IANA_SVC_NAME.match(value):
+        problems.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    if "--" in value:
+        problems.append("must not contain consecutive hyphens")
+    if not any("a" <= ch <= "z" for ch in value):
+        problems.append("must contain at least one letter (a-z)")
+    if value.startswith("-") or value.endswith("-"):
+        problems.append("must not begin or end with a hyphen")
+    return [cause(field, f'Invalid value: "{value}": {p}') for p in problems]
+
+
 def pod_spec_causes(field: str, spec) -> list[dict]:
     if not isinstance(spec, dict):
         return [cause(field, "Required value", "FieldValueRequired")]
@@ -86,6 +117,8 @@ def pod_spec_causes(field: str, spec) -> list[dict]:
             if not isinstance(cp, int) or not 0 < cp < 65536:
                 out.append(cause(f"{f}.ports[{j}].containerPort",
                                  f"Invalid value: {cp}: must be between 1 and 65535, inclusive"))
+            if isinstance(p, dict):
+                out += port_name_causes(f"{f}.ports[{j}].name", p.get("name"))
     return out
 
 
@@ -212,6 +245,8 @@ def service_causes(obj: KubeObject) -> list[dict]:
                              "FieldValueNotSupported"))
         if len(ports) > 1 and isinstance(p, dict) and not p.get("name"):
             out.append(cause(f"spec.ports[{i}].name", "Required value", "FieldValueRequired"))
+        if isinstance(p, dict) and p.get("name"):
+            out += name_causes(f"spec.ports[{i}].name", p["name"], label=True)
     out += label_causes("spec.selector", spec.get("selector"))
     return out
 
@@ -221,8 +256,7 @@ def check(pg: Playground, obj: KubeObject, old_spec: dict | None = None) -> None
     if obj.NAMESPACED and obj.namespace:
         causes += name_causes("metadata.namespace", obj.namespace, label=True)
     causes += label_causes("metadata.labels", obj.labels)
-    if not isinstance(obj.annotations, dict):
-        causes.append(cause("metadata.annotations", "Invalid value: must be a map"))
+    causes += annotation_causes("metadata.annotations", obj.annotations)
     if not isinstance(obj.spec, dict):
         causes.append(cause("spec", "Invalid value: must be an object"))
     elif obj.KIND in ("Deployment", "ReplicaSet", "DaemonSet"):

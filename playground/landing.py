@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from cluster_core import playgrounds
 
@@ -80,7 +80,7 @@ def _landing(request, error: str = "", status: int = 200):
     }, status=status)
 
 
-@require_GET
+@require_safe
 def index(request):
     return _landing(request)
 

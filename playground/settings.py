@@ -21,9 +21,44 @@ DATA_DIR = Path(
 )
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-secret-key-change-me-in-production")
+
+def _install_secret(path: Path) -> str:
+    """A secret key made once per install and kept in the data directory (like the API's CA): nothing fixed in
+    the source signs anyone's cookies or continue tokens."""
+    if not path.exists():
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process of this install made it first
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY") or _install_secret(DATA_DIR / "secret_key")
 DEBUG = os.environ.get("DEBUG", "0") == "1"
-ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "*").split(",")
+# The name (or address) students and kubectl use to reach this server, e.g. `kubeplay.school.lan` or
+# `192.168.1.20`: the kubeconfig's server URL is built from it (never from a request's Host header) and it joins
+# ALLOWED_HOSTS. Unset, the playground answers only on this machine's loopback names.
+KUBEPLAY_PUBLIC_HOST = os.environ.get("KUBEPLAY_PUBLIC_HOST", "").strip()
+LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()] or [
+    *LOCAL_HOSTS, *([KUBEPLAY_PUBLIC_HOST] if KUBEPLAY_PUBLIC_HOST else [])]
+# Origins allowed to post the page's forms besides the page's own (a TLS proxy in front, say).
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+# The API's request body limit (3 MiB, as the apiserver); larger bodies answer 413 before they are read.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 3 * 1024 * 1024
+# The page may not be framed (no clickjacking of its delete and scale buttons) and runs no inline script.
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+                           "form-action 'self'; frame-ancestors 'none'")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 
 INSTALLED_APPS = [
     "daphne",
@@ -43,6 +78,8 @@ MIDDLEWARE = [
     # authenticated by bearer token, not by cookie.
     "django.middleware.csrf.CsrfViewMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "playground.guards.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "playground.urls"
@@ -124,6 +161,8 @@ KUBEPLAY_TLS_CERT = os.environ.get("KUBEPLAY_TLS_CERT", "")
 KUBEPLAY_TLS_KEY = os.environ.get("KUBEPLAY_TLS_KEY", "")
 # The API's TLS port, as the page's kubeconfig download names it (`manage.py playground --api-port` sets it).
 KUBEPLAY_API_PORT = int(os.environ.get("KUBEPLAY_API_PORT", "6443"))
+# The page's plain-HTTP port (`manage.py playground --port` sets it): the Kubernetes API is refused there.
+KUBEPLAY_PAGE_PORT = None
 
 # Playgrounds: how many may exist at once, and how long one nobody uses is kept before it is removed.
 KUBEPLAY_MAX_PLAYGROUNDS = int(os.environ.get("KUBEPLAY_MAX_PLAYGROUNDS", "500"))

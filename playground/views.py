@@ -4,13 +4,11 @@ import asyncio
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
-from django.http.request import split_domain_port
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 
 from cluster_core import actions, images, kubeconfig, playgrounds, runtime
@@ -62,7 +60,7 @@ def tempo_choices() -> list[tuple[str, str]]:
     return [("classroom", _("Slow motion (classroom)")), ("realtime", _("Realtime")), ("instant", _("Instant"))]
 
 
-@require_GET
+@require_safe
 def page(request, slug):
     pg = _playground(request, slug, write=False)
     state = consumers.snapshot(pg)
@@ -325,10 +323,7 @@ def why(request, slug, kind, namespace, name):
 def download_kubeconfig(request, slug):
     pg = _playground(request, slug)
     _cert, _key, ca_path = tls.ensure()
-    host, _port = split_domain_port(request.get_host())
-    if ":" in host:
-        host = f"[{host}]"
-    text = kubeconfig.render(pg, f"https://{host}:{settings.KUBEPLAY_API_PORT}", ca_path.read_bytes())
+    text = kubeconfig.render(pg, kubeconfig.server_url(), ca_path.read_bytes())
     response = HttpResponse(text, content_type="application/yaml")
     response["Content-Disposition"] = f'attachment; filename="kubeplay-{pg.slug}.kubeconfig"'
     return response

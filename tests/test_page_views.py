@@ -121,11 +121,14 @@ def test_it_runs_a_terminal_line(cluster, client):
     assert response.status_code == 200 and "k8s-node1" in html and "Ready" in html
 
 
-def test_it_downloads_a_kubeconfig_for_the_request_host(cluster, client, tmp_path, settings):
+def test_it_downloads_a_kubeconfig_for_the_configured_public_host(cluster, client, tmp_path, settings):
     settings.DATA_DIR = tmp_path
-    response = client.get("/p/default/kubeconfig", HTTP_HOST="classroom.local:8000")
+    settings.KUBEPLAY_PUBLIC_HOST = "classroom.local"
+    settings.ALLOWED_HOSTS = ["classroom.local", "evil.example"]
+    response = client.get("/p/default/kubeconfig", HTTP_HOST="evil.example:8000")
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
+    # The server URL comes from configuration, never from the request's Host header.
     assert "server: https://classroom.local:6443/clusters/default" in response.content.decode()
 
 

@@ -60,6 +60,17 @@ def check_value(value, schema: dict) -> list[dict]:
     return walker.causes
 
 
+def drop_unknown_fields(obj: dict, api_version: str | None = None, kind: str | None = None) -> list[dict]:
+    """Check `obj` and remove its unknown fields in place, as the apiserver's decoder drops them
+    (fieldValidation Ignore/Warn). Returns every cause found, the dropped fields' among them."""
+    name = schemas.definition_name(api_version or obj.get("apiVersion", ""), kind or obj.get("kind", ""))
+    walker = _Walker()
+    walker.value(obj, {"$ref": schemas.REF_PREFIX + name}, path="", go_path="", struct="")
+    for container, key in walker.unknown_at:
+        container.pop(key, None)
+    return walker.causes
+
+
 def unknown_fields(obj: dict, api_version: str | None = None, kind: str | None = None) -> list[dict]:
     return [c for c in check(obj, api_version, kind) if c["reason"] == NOT_FOUND]
 
@@ -91,6 +102,7 @@ def bad_request_message(
 class _Walker:
     def __init__(self):
         self.causes: list[dict] = []
+        self.unknown_at: list[tuple[dict, str]] = []  # (the map, its key) of each unknown field
 
     def add(self, reason: str, field: str, message: str):
         self.causes.append({"reason": reason, "field": field, "message": message})
@@ -136,6 +148,7 @@ class _Walker:
                 self.value(item, extra, child_path, go_path, struct)
             elif props and not preserve:
                 self.add(NOT_FOUND, child_path, f'unknown field "{child_path}"')
+                self.unknown_at.append((value, key))
 
     def _array(self, value, node, path, go_path, struct):
         if not isinstance(value, list):

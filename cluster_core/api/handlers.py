@@ -52,13 +52,24 @@ class Reply:
 
 
 def actor_of(headers: dict) -> str:
-    cmd = headers.get("kubectl-command")
-    if cmd:
+    """Who made a client's request, as the story names it. Headers are the client's word: they may name the
+    kubectl command or the client program, never make a write look like a cluster component's, so the name is
+    always `kubectl …` or marked `client …`."""
+    cmd = _printable(headers.get("kubectl-command", ""))
+    if cmd == "kubectl" or cmd.startswith("kubectl "):
         return cmd
     ua = headers.get("user-agent", "")
     if ua.startswith("OpenAPI-Generator"):
         return "python client"
-    return ua.split("/", 1)[0] or "client"
+    name = _printable(ua.split("/", 1)[0])
+    if name == "kubectl":
+        return name
+    return f"client {name}" if name else "client"
+
+
+def _printable(text: str, limit: int = 64) -> str:
+    """One short line: no control characters (a header could carry a line break into the story or a log)."""
+    return "".join(ch for ch in str(text)[:limit] if ch.isprintable()).strip()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -87,6 +98,7 @@ def _queryset(call: Call):
 def filters(call: Call):
     lsel = labels.parse_selector(call.query.get("labelSelector"))
     fsel = selectors.parse(call.query.get("fieldSelector"))
+    selectors.check_fields(fsel, call.resource.kind)
 
     def ok(obj: dict) -> bool:
         return labels.matches(lsel, (obj.get("metadata") or {}).get("labels")) and selectors.matches(fsel, obj)
@@ -100,17 +112,13 @@ def list_objects(call: Call) -> tuple[list[dict], int, str]:
     qs, _ = _queryset(call)
     after = None
     if call.query.get("continue"):
-        try:
-            token = json.loads(base64.urlsafe_b64decode(call.query["continue"].encode()))
-            after, revision = (token["ns"], token["name"]), int(token["rv"])
-        except Exception:
-            raise BadRequest("continue key is not valid: incorrect encoded start resourceVersion") from None
+        after, revision = _read_continue(call.query["continue"], revision)
     if after:
         from django.db.models import Q
 
         qs = qs.filter(Q(namespace__gt=after[0]) | Q(namespace=after[0], name__gt=after[1]))
     ok = filters(call)
-    limit = int(call.query.get("limit") or 0)
+    limit = query_int(call.query, "limit")
     out, token = [], ""
     for obj in qs.iterator(chunk_size=2000):
         body = render(call.resource, obj)
@@ -118,11 +126,58 @@ def list_objects(call: Call) -> tuple[list[dict], int, str]:
             continue
         if limit and len(out) == limit:
             last = out[-1]["metadata"]
-            token = base64.urlsafe_b64encode(json.dumps(
-                {"ns": last.get("namespace", ""), "name": last["name"], "rv": revision}).encode()).decode()
+            token = _continue_token(last.get("namespace", ""), last["name"], revision)
             break
         out.append(body)
     return out, revision, token
+
+
+def query_int(query: dict, key: str, default: int = 0) -> int:
+    """An integer query parameter; anything else is the 400 the apiserver's parameter decoding answers."""
+    text = query.get(key)
+    if text in (None, ""):
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f'strconv.ParseInt: parsing "{text}": invalid syntax') from None
+    if not -(2**63) <= value < 2**63:
+        raise BadRequest(f'strconv.ParseInt: parsing "{text}": value out of range')
+    return value
+
+
+def _continue_token(namespace: str, name: str, revision: int) -> str:
+    """An opaque continue token: where the list stopped and at which revision, signed so a client cannot
+    choose the resourceVersion the next page reports."""
+    payload = json.dumps({"ns": namespace, "name": name, "rv": revision}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(payload + b"." + _signature(payload)).decode()
+
+
+def _signature(payload: bytes) -> bytes:
+    import hashlib
+    import hmac
+
+    from django.conf import settings
+
+    return hmac.new(settings.SECRET_KEY.encode(), b"continue:" + payload, hashlib.sha256).hexdigest()[:32].encode()
+
+
+def _read_continue(token: str, current: int) -> tuple[tuple[str, str], int]:
+    import hmac
+
+    bad = BadRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+    try:
+        raw = base64.urlsafe_b64decode(token.encode())
+        payload, _, signature = raw.rpartition(b".")
+        if not payload or not hmac.compare_digest(signature, _signature(payload)):
+            raise bad
+        data = json.loads(payload)
+        after, revision = (str(data["ns"]), str(data["name"])), int(data["rv"])
+    except (ValueError, KeyError, TypeError):
+        raise bad from None
+    if not 0 < revision <= current:
+        raise bad
+    return after, revision
 
 
 def table_reply(call: Call, kind: str, items: list[dict], revision: int, token: str = "") -> Reply:
@@ -160,6 +215,16 @@ def get_model(call: Call):
         raise NotFound.of(res.plural, res.group, call.name) from None
 
 
+# etcd's request size limit: an object larger than this is refused as the apiserver relays etcd's refusal.
+MAX_OBJECT_BYTES = 3 * 1024 * 1024 // 2
+
+
+def _within_limits(body: dict) -> None:
+    size = len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "replace"))
+    if size > MAX_OBJECT_BYTES:
+        raise bodies.RequestEntityTooLarge(message="etcdserver: request is too large")
+
+
 def do_get(call: Call) -> Reply:
     obj = get_model(call)
     body = render(call.resource, obj)
@@ -178,22 +243,43 @@ def _check_writable(call: Call) -> None:
                                f"{call.resource.model_kind}")
 
 
-def _strict(call: Call, body: dict) -> None:
-    """Check the body against the real schema. A mistyped field is always Invalid (422, naming the field);
-    an unknown field is rejected under fieldValidation=Strict as the apiserver does (400 strict decoding error)."""
+def _strict(call: Call, body: dict) -> dict:
+    """Check the body against the real schema. A mistyped field is always Invalid (422, naming the field).
+    An unknown field of a built-in kind is dropped, never stored: with a `Warning` response header (the default,
+    fieldValidation=Warn), silently (Ignore), or the whole request refused (Strict, 400 strict decoding error).
+    Returns the response headers to add."""
     from . import fieldcheck, schemas
 
+    mode = call.query.get("fieldValidation", "") or "Warn"
+    if mode not in ("Strict", "Warn", "Ignore"):
+        raise BadRequest(f'fieldValidation must be one of "Ignore", "Warn", or "Strict", got "{mode}"')
     try:
-        causes = fieldcheck.check(body)
+        causes = fieldcheck.drop_unknown_fields(body) if mode != "Strict" else fieldcheck.check(body)
     except schemas.SchemaNotFound:
-        return
+        return {}
     mistyped = [c for c in causes if c["reason"] != "FieldValueNotFound"]
     if mistyped:
         meta = body.get("metadata") or {}
         raise Invalid(call.resource.kind, call.resource.group, meta.get("name", call.name), mistyped)
-    if causes and call.query.get("fieldValidation", "") == "Strict":
+    if causes and mode == "Strict":
         raise BadRequest(fieldcheck.bad_request_message(causes, kind=body.get("kind"),
                                                         version=call.resource.version))
+    if causes and mode == "Warn":
+        return {"Warning": warning_header([c["message"] for c in causes])}
+    return {}
+
+
+def warning_header(texts: list[str]) -> str:
+    """RFC 7234 warnings, code 299, as the apiserver sends them (kubectl prints each as `Warning: <text>`);
+    several in one header, comma-separated."""
+    def quoted(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    return ", ".join(f"299 - {quoted(t)}" for t in texts[:MAX_WARNINGS])
+
+
+# The apiserver caps the warnings of one response too.
+MAX_WARNINGS = 50
 
 
 def _prepare(call: Call, body: dict) -> dict:
@@ -220,12 +306,13 @@ def do_create(call: Call) -> Reply:
     if call.subresource:
         return subresource_post(call)
     body = _prepare(call, bodies.decode_object(call.body, call.content_type))
-    _strict(call, body)
+    warnings = _strict(call, body)
+    _within_limits(body)
     obj = writes.do_create(call.pg, body, call.actor, namespace=call.namespace, dry_run=call.dry_run,
                            message=f"{call.actor} → kube-apiserver stored {body['kind']} "
                                    f"{call.namespace + '/' if call.namespace else ''}{body['metadata'].get('name', '')}"
                                    " in etcd")
-    return Reply(201, render(call.resource, obj))
+    return Reply(201, render(call.resource, obj), headers=warnings)
 
 
 def do_update(call: Call) -> Reply:
@@ -239,10 +326,11 @@ def do_update(call: Call) -> Reply:
     if name and name != call.name:
         raise BadRequest("the name of the object does not match the name on the URL")
     body["metadata"]["name"] = call.name
-    _strict(call, body)
+    warnings = _strict(call, body)
+    _within_limits(body)
     obj = writes.do_update(call.pg, body, call.actor, namespace=call.namespace, subresource=call.subresource,
                            dry_run=call.dry_run)
-    return Reply(200, render(call.resource, obj))
+    return Reply(200, render(call.resource, obj), headers=warnings)
 
 
 def do_patch(call: Call) -> Reply:
@@ -273,6 +361,8 @@ def do_patch(call: Call) -> Reply:
             raise ApiError("")
     except patches.PatchError as exc:
         raise Invalid(call.resource.kind, call.resource.group, call.name, [cause("", str(exc))]) from None
+    except RecursionError:
+        raise BadRequest(bodies.TOO_DEEP) from None
     except ApiError:
         from ..errors import UnsupportedMediaType
 
@@ -281,6 +371,14 @@ def do_patch(call: Call) -> Reply:
                                    "application/strategic-merge-patch+json, application/apply-patch+yaml") from None
     if not isinstance(new, dict):
         raise BadRequest("the patch did not produce an object")
+    # A patch may replace the whole object (`$patch: replace`) or drop its type: the URL names the kind.
+    new["kind"], new["apiVersion"] = current["kind"], current["apiVersion"]
+    if not isinstance(new.get("metadata"), dict):
+        new["metadata"] = {}
+    try:
+        new = bodies.bounded(new)
+    except RecursionError:
+        raise BadRequest(bodies.TOO_DEEP) from None
     if call.subresource == "scale":
         return scale_write(call, new)
     new.setdefault("metadata", {})["name"] = call.name
@@ -288,10 +386,11 @@ def do_patch(call: Call) -> Reply:
     pinned = isinstance(patch_body, dict) and (patch_body.get("metadata") or {}).get("resourceVersion")
     if not pinned:
         new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-    _strict(call, new)
+    warnings = _strict(call, new)
+    _within_limits(new)
     obj = writes.do_update(call.pg, new, call.actor, namespace=call.namespace, subresource=call.subresource,
                            dry_run=call.dry_run)
-    return Reply(200, render(call.resource, obj))
+    return Reply(200, render(call.resource, obj), headers=warnings)
 
 
 def delete_options(call: Call) -> dict:

@@ -29,8 +29,28 @@ SET_ELEMENT_ORDER = "$setElementOrder/"
 DELETE_FROM_PRIMITIVE_LIST = "$deleteFromPrimitiveList/"
 
 
+# A json patch's `copy` may not grow the document beyond this many nodes or this depth (a few copy operations
+# of the whole document into itself would otherwise double it each time).
+MAX_NODES = 400_000
+MAX_DEPTH = 64
+
+
 class PatchError(ValueError):
     """The patch is malformed or does not apply to the document."""
+
+
+def _shape(value, limit: int) -> tuple[int, int]:
+    """(nodes, depth) of a JSON value, counted without recursion; stops once `limit` nodes are seen."""
+    nodes, depth, todo = 0, 0, [(value, 1)]
+    while todo and nodes <= limit:
+        item, level = todo.pop()
+        nodes += 1
+        depth = max(depth, level)
+        if isinstance(item, dict):
+            todo.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            todo.extend((v, level + 1) for v in item)
+    return nodes, depth
 
 
 # --- RFC 6902 JSON Patch -------------------------------------------------------------------------------------
@@ -40,9 +60,15 @@ def json_patch(doc, ops):
     if not isinstance(ops, list):
         raise PatchError("json patch must be a JSON array of operations")
     doc = copy.deepcopy(doc)
+    size = _shape(doc, MAX_NODES)[0]
     for number, op in enumerate(ops):
         if not isinstance(op, dict):
             raise PatchError(f"json patch operation {number} is not an object")
+        if op.get("op") == "copy":
+            nodes, depth = _shape(_get(doc, _member(op, "from", "copy"), "copy"), MAX_NODES)
+            size += nodes
+            if size > MAX_NODES or len(_tokens(_member(op, "path", "copy"))) + depth > MAX_DEPTH:
+                raise PatchError("json patch copy operation makes the document too large")
         doc = _apply_op(doc, op)
     return doc
 

@@ -24,6 +24,32 @@ def parse(text: str | None) -> list[tuple[str, str, str]]:
     return out
 
 
+# The fields each kind's registry accepts in a field selector, besides metadata.name and metadata.namespace
+# (the apiserver's GetAttrs / AddFieldLabelConversionFunc); anything else is a 400.
+FIELDS = {
+    "Pod": {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+            "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName"},
+    "Node": {"spec.unschedulable"},
+    "Namespace": {"status.phase"},
+    "Secret": {"type"},
+    "ReplicaSet": {"status.replicas"},
+    "ReplicationController": {"status.replicas"},
+    "Job": {"status.successful"},
+    "Service": {"spec.clusterIP", "spec.type"},
+    "Event": {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+              "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
+              "reportingComponent", "source", "type"},
+    "CertificateSigningRequest": {"spec.signerName"},
+}
+
+
+def check_fields(reqs, kind: str) -> None:
+    allowed = FIELDS.get(kind, set())
+    for key, _op, _value in reqs:
+        if key not in ("metadata.name", "metadata.namespace") and key not in allowed:
+            raise BadRequest(f'field label not supported: {key}')
+
+
 def value_at(obj: dict, dotted: str):
     cur = obj
     for part in ALIASES.get(dotted, tuple(dotted.split("."))):

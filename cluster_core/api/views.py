@@ -14,13 +14,14 @@ import time
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from .. import clock, feed, nudge
-from ..errors import ApiError, BadRequest, Forbidden, Gone, NotFound, Unauthorized
+from ..errors import ApiError, BadRequest, Forbidden, Gone, NotFound, Timeout, Unauthorized
 from ..models import LogLine, Playground
-from . import discovery, handlers
+from . import bodies, discovery, handlers
 from .handlers import Call, Reply
 from .resources import find
 
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 ANONYMOUS = {"version", "healthz", "readyz", "livez"}
 WATCH_DEFAULT_TIMEOUT = 1800
+# How long a watch from a resourceVersion the store has not reached waits for it (the watch cache's 3 s).
+FUTURE_RESOURCE_VERSION_WAIT = 3.0
 
 
 def json_response(status: int, body, content_type: str = "application/json", headers: dict | None = None):
@@ -154,8 +157,12 @@ async def serve(request, slug: str | None, path: str, prefix: str):
             if target is None:
                 return discovery_reply(parts, accept)
             res, namespace, name, sub, subpath = target
+            try:
+                body = request.body
+            except RequestDataTooBig:
+                raise bodies.RequestEntityTooLarge() from None
             call = Call(pg=pg, method=request.method, resource=res, namespace=namespace, name=name, subresource=sub,
-                        subpath=subpath, query=request.GET.dict(), body=request.body,
+                        subpath=subpath, query=request.GET.dict(), body=body,
                         content_type=headers.get("content-type", ""), accept=accept,
                         actor=handlers.actor_of(headers))
             if res.namespaced is False and namespace:
@@ -260,10 +267,34 @@ async def watch_response(call: Call):
     else:
         start = None
     handlers.filters(call)  # a malformed selector is a 400 now, not a broken stream later
+    if start is not None:
+        await wait_for_revision(call.pg, start)
     stream = watch_events(call, start, send_initial, timeout, q.get("allowWatchBookmarks") in ("true", "1"))
     resp = StreamingHttpResponse(stream, content_type="application/json")
     resp["Cache-Control"] = "no-cache"
     return resp
+
+
+def _revision(pg: Playground) -> int:
+    return Playground.objects.values_list("revision", flat=True).get(pk=pg.pk)
+
+
+async def wait_for_revision(pg: Playground, wanted: int, wait: float | None = None) -> None:
+    """A watch from a resourceVersion the store has not reached yet waits a moment for it, then answers as the
+    apiserver does: 504 Timeout, cause ResourceVersionTooLarge (the client relists)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + (FUTURE_RESOURCE_VERSION_WAIT if wait is None else wait)
+    while True:
+        current = await sync_to_async(_revision, thread_sensitive=False)(pg)
+        if current >= wanted:
+            return
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            break
+        await asyncio.sleep(min(remaining, 0.2))
+    raise Timeout(f"Timeout: Too large resource version: {wanted}, current: {current}",
+                  {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                   "retryAfterSeconds": 1})
 
 
 def _initial(call: Call):

@@ -51,6 +51,12 @@ class Command(BaseCommand):
         # WebSocket origin check reads the allowed hosts once.
         shown = lan.addresses() if opts["host"] in lan.WILDCARD_HOSTS else []
         allow_hosts(shown)
+        if opts["host"] not in lan.WILDCARD_HOSTS:
+            allow_hosts([lan.url_host(opts["host"])])  # bound to one address: the page answers on it
+        if not settings.KUBEPLAY_PUBLIC_HOST:
+            # The kubeconfig's server: the address students reach (configured, never a request's Host header).
+            settings.KUBEPLAY_PUBLIC_HOST = shown[0] if shown else (
+                "127.0.0.1" if opts["host"] in lan.WILDCARD_HOSTS else opts["host"])
         import daphne.server  # noqa: F401  (installs the asyncio reactor before anything imports twisted)
         from channels.layers import get_channel_layer
         from channels.worker import Worker
@@ -68,7 +74,9 @@ class Command(BaseCommand):
         if opts["tempo"]:
             set_tempo(pg, opts["tempo"])
         settings.KUBEPLAY_API_PORT = opts["api_port"]
-        cert, key, _ = tls.ensure([opts["host"], *shown])
+        settings.KUBEPLAY_PAGE_PORT = opts["port"]
+        public = [settings.KUBEPLAY_PUBLIC_HOST] if settings.KUBEPLAY_PUBLIC_HOST else []
+        cert, key, _ = tls.ensure([opts["host"], *shown, *public])
         host = opts["host"].replace(":", r"\:")
         endpoints = [
             f"tcp:port={opts['port']}:interface={host}",
