@@ -148,7 +148,8 @@ class Viewer:
 async def watch(url: str, viewer: Viewer, connected: list, go, stop) -> None:
     import websockets
 
-    async with websockets.connect(url, origin="http://127.0.0.1", max_size=None, open_timeout=60,
+    origin = "http://" + url.split("://", 1)[1].split("/", 1)[0]  # the page's own origin, as a browser sends it
+    async with websockets.connect(url, origin=origin, max_size=None, open_timeout=60,
                                   compression=None) as ws:
         state = json.loads(await ws.recv())
         viewer.revision = state["revision"]

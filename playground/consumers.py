@@ -19,6 +19,10 @@ and by each viewer in full. Every revision is in it, in order, but lean (`Push`)
   the others keep their revision;
 - a step's text is capped at `STEP_TEXT` characters, `BURST_STEP_TEXT` in a burst (the "Why?" panel tells the
   whole decision).
+A message over `MESSAGE_LIMIT` bytes (Daphne refuses to send more than 1 MiB in one WebSocket message) goes as
+several `{"type": "part", "more": …, "data": …}` messages the page joins before reading: a snapshot or push of any
+size the caps allow reaches every viewer. A viewer that cannot be sent a push is resynced with a fresh snapshot
+(and closed, to reconnect, if even that fails): never left showing a wrong picture.
 A viewer whose snapshot may be newer than its first pushes (`PlaygroundConsumer.ahead`) gets those pushes with
 whole rows on every entry instead, which it applies where newer than what it holds.
 """
@@ -67,6 +71,27 @@ BURST_STEP_TEXT = 120
 RECENT_STEPS = 40
 RECENT_EVENTS = 100
 STATE_MODELS = (Node, Deployment, ReplicaSet, Pod, Service, Endpoints)
+# Daphne's WebSocket message limit is 1 MiB; parts stay below it with room to spare.
+MESSAGE_LIMIT = 1000 * 1000
+PART_CHARS = 128 * 1024
+
+
+def parts(text: str, limit: int | None = None) -> list[str]:
+    """The messages that carry `text`: itself when it fits, else `part` messages whose `data` joined is `text`."""
+    limit = limit or MESSAGE_LIMIT
+    if len(text) * 4 <= limit or len(text.encode()) <= limit:
+        return [text]
+    out, start, size = [], 0, PART_CHARS
+    while start < len(text):
+        chunk = text[start:start + size]
+        more = start + len(chunk) < len(text)
+        msg = json.dumps({"type": "part", "more": more, "data": chunk}, separators=(",", ":"), ensure_ascii=False)
+        if len(msg.encode()) > limit and size > 1:
+            size //= 2  # escapes made it larger than it looked
+            continue
+        out.append(msg)
+        start += len(chunk)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -338,7 +363,8 @@ class Hub:
             try:
                 await viewer.deliver(push)
             except Exception:
-                log.exception("live feed push to a viewer of playground %s", self.playground_id)
+                log.exception("live feed push to a viewer of playground %s; resyncing it", self.playground_id)
+                await viewer.resync()
 
 
 HUBS: dict[tuple[int, int], Hub] = {}
@@ -389,16 +415,36 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.hub = hub_for(self.playground.pk)
         await self.hub.join(self)
+        await self.send_state()
+
+    async def send_state(self) -> None:
+        """The full current state; pushes that arrive meanwhile wait in `pending`, then follow it."""
+        self.revision = None
         state = await database_sync_to_async(snapshot)(self.playground)
         recent = state.pop("changes")
         state["changes"] = with_steps([wire_change(c) for c in recent], recent, self.lang)
-        await self.send(text_data=json.dumps({"type": "state", **state}, separators=(",", ":"), ensure_ascii=False))
+        await self.send_text(json.dumps({"type": "state", **state}, separators=(",", ":"), ensure_ascii=False))
         self.ahead = max([state["revision"], *(o["rv"] for o in state["objects"])])
         self.revision = state["revision"]
         for push in self.pending:
             await self.deliver(push)
         self.pending = []
         self.hub.poke()
+
+    async def send_text(self, text: str) -> None:
+        for message in parts(text):
+            await self.send(text_data=message)
+
+    async def resync(self) -> None:
+        """After a push that could not be sent: a fresh snapshot, or, failing that, a close the page reconnects
+        from. Never a viewer left with a wrong picture."""
+        self.pending = []
+        try:
+            await self.send_state()
+        except Exception:
+            log.exception("live feed resync of a viewer of playground %s", self.playground.pk)
+            self.pending = []
+            await self.close(code=1011)
 
     async def disconnect(self, code) -> None:
         if self.hub is not None:
@@ -420,4 +466,4 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         else:
             text = push.text(self.lang)
         self.revision = push.last
-        await self.send(text_data=text)
+        await self.send_text(text)

@@ -664,9 +664,16 @@
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}/ws/p/${slug}/?lang=${body.dataset.lang}`);
     ws.onopen = () => { retry = 1000; };
+    let parts = []; // a message over the server's size limit comes as parts, joined here before it is read
     ws.onmessage = (e) => {
       const start = performance.now();
-      const msg = JSON.parse(e.data);
+      let msg = JSON.parse(e.data);
+      if (msg.type === "part") {
+        parts.push(msg.data);
+        if (msg.more) return;
+        msg = JSON.parse(parts.join(""));
+        parts = [];
+      }
       if (msg.type === "lessons") {
         body.dispatchEvent(new CustomEvent("kubeplay:lessons"));
         return;

@@ -66,10 +66,12 @@ class Command(BaseCommand):
         from cluster_core import bootstrap, nudge, ticker
         from cluster_core.api import tls
         from cluster_core.tempo import set_tempo
+        from playground import serving
         from playground.asgi import application
 
         if opts["no_workers"] and "InMemory" in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
             raise CommandError("--no-workers needs a shared channel layer: set REDIS_URL")
+        serving.install()
         pg = bootstrap.get_or_create_default()
         if opts["tempo"]:
             set_tempo(pg, opts["tempo"])
