@@ -190,13 +190,27 @@ def _answer(pg: Playground, pod: Pod, port: int, host: str, path: str, client: s
     return refused(host, shown_port)
 
 
+# The longest request path an access-log line shows (a web server's request line is bounded too).
+MAX_LOGGED_PATH = 2048
+
+
+def log_escape(text: str) -> str:
+    """A request path as nginx writes it into its access log: `"`, `\\`, control characters and anything beyond
+    ASCII as \\xHH of their UTF-8 bytes. A line break in a path can never start a forged line of the log."""
+    out = []
+    for byte in text[:MAX_LOGGED_PATH].encode("utf-8", "replace"):
+        ch = chr(byte)
+        out.append(f"\\x{byte:02X}" if byte < 0x20 or byte >= 0x7F or ch in '"\\' else ch)
+    return "".join(out)
+
+
 def _access_log(pg: Playground, pod: Pod, container: str, image: images.Image, client: str, path: str,
                 status: int, body: str) -> None:
     if not image.access_log:
         return
     now = clock.now()
-    line = image.access_log.format(client=client, clf=now.strftime("%d/%b/%Y:%H:%M:%S +0000"), path=path,
-                                   agent=AGENT)
+    line = image.access_log.format(client=client, clf=now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                                   path=log_escape(path), agent=AGENT)
     if status != 200:
         # The catalogue's format spells out a successful reply; a miss logs its own status and size.
         line = re.sub(r'" 200 \d+', f'" {status} {len(body)}', line, count=1)

@@ -72,7 +72,13 @@ class Exit(Exception):
         self.code = code
 
 
+# The longest line the terminal reads; anything longer is refused before it is parsed.
+MAX_LINE = 4096
+
+
 def run(pg: Playground, line: str) -> TerminalResult:
+    if len(line or "") > MAX_LINE:
+        return TerminalResult(f"kubeplay: that line is too long (at most {MAX_LINE} characters)\n", 2)
     line = PROMPT.sub("", line or "", count=1)
     try:
         words = shlex.split(line)

@@ -230,7 +230,7 @@ def terminal(request, slug):
         return render(request, "playground/_terminal_line.html", {
             "line": line, "result": step.result, "prompt": step.prompt, "exec": step})
     result = shell.run(pg, line) if line else None
-    return render(request, "playground/_terminal_line.html", {"line": line, "result": result})
+    return render(request, "playground/_terminal_line.html", {"line": line[:shell.MAX_LINE], "result": result})
 
 
 # ---------------------------------------------------------------------------------------------------------------

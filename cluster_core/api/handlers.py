@@ -271,19 +271,24 @@ def _strict(call: Call, body: dict) -> dict:
 
 def warning_header(texts: list[str]) -> str:
     """RFC 7234 warnings, code 299, as the apiserver sends them (kubectl prints each as `Warning: <text>`);
-    several in one header, comma-separated."""
-    def quoted(text: str) -> str:
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    return ", ".join(f"299 - {quoted(t)}" for t in texts[:MAX_WARNINGS])
+    several in one header, comma-separated. Each text a quoted string in ASCII: a field name from the body can
+    carry neither a line break into the header nor characters it cannot hold."""
+    return ", ".join(f"299 - {json.dumps(t[:MAX_WARNING_TEXT])}" for t in texts[:MAX_WARNINGS])
 
 
 # The apiserver caps the warnings of one response too.
 MAX_WARNINGS = 50
+MAX_WARNING_TEXT = 256
 
 
 def _prepare(call: Call, body: dict) -> dict:
     res = call.resource
+    for key in ("kind", "apiVersion"):
+        if body.get(key) is None:
+            body.pop(key, None)
+        elif not isinstance(body[key], str):
+            raise BadRequest(f"json: cannot unmarshal {type(body[key]).__name__} into Go struct field "
+                             f".{key} of type string")
     if body.get("kind") and body["kind"] != res.kind:
         raise BadRequest(f'the kind "{body["kind"]}" of the body does not match the resource "{res.plural}"')
     if body.get("apiVersion") and body["apiVersion"] != res.api_version:
@@ -383,7 +388,8 @@ def do_patch(call: Call) -> Reply:
         return scale_write(call, new)
     new.setdefault("metadata", {})["name"] = call.name
     # The patch was computed against this version: a concurrent writer in between is a conflict, not a merge.
-    pinned = isinstance(patch_body, dict) and (patch_body.get("metadata") or {}).get("resourceVersion")
+    patch_meta = patch_body.get("metadata") if isinstance(patch_body, dict) else None
+    pinned = isinstance(patch_meta, dict) and patch_meta.get("resourceVersion")
     if not pinned:
         new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
     warnings = _strict(call, new)
