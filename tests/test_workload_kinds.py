@@ -205,3 +205,17 @@ def test_it_runs_a_replication_controller_through_the_replicaset_loop(pg):
     pods = Pod.objects.filter(playground=pg, labels__app="old")
     assert pods.count() == 2 and all(p.phase == "Running" for p in pods)
     assert all(p.owner_references[0]["kind"] == "ReplicationController" for p in pods)
+
+
+def test_it_gives_each_statefulset_pod_a_dns_name_through_the_headless_service(pg):
+    from cluster_core.shells import world
+
+    create(pg, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "nginx"},
+                "spec": {"clusterIP": "None", "selector": {"app": "web"}, "ports": [{"port": 80}]}})
+    create(pg, web_statefulset(2))
+    runtime.settle(pg)
+    web1 = Pod.objects.get(playground=pg, name="web-1")
+    net = world.ClusterNetwork(pg, world.snapshot(pg, Pod.objects.get(playground=pg, name="web-0"), "nginx"))
+    assert net.lookup("web-1.nginx") == ("web-1.nginx.default.svc.cluster.local", web1.status["podIP"])
+    assert net.lookup("web-1.nginx.default.svc.cluster.local")[1] == web1.status["podIP"]
+    assert net.lookup("web-7.nginx") is None

@@ -133,6 +133,8 @@ def endpoint_slice(ep: dict) -> dict:
         for ready, key in ((True, "addresses"), (False, "notReadyAddresses")):
             for a in subset.get(key) or []:
                 e = {"addresses": [a["ip"]], "conditions": {"ready": ready, "serving": ready, "terminating": False}}
+                if a.get("hostname"):
+                    e["hostname"] = a["hostname"]
                 if a.get("nodeName"):
                     e["nodeName"] = a["nodeName"]
                 if a.get("targetRef"):

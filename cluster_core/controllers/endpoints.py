@@ -55,8 +55,13 @@ def _names_target_port(service: Service) -> bool:
     return False
 
 
-def _address(pod: Pod) -> dict:
+def _address(pod: Pod, service: Service | None = None) -> dict:
     addr = {"ip": pod.status["podIP"]}
+    spec = getattr(pod, "spec", None) or {}
+    # A pod that names this Service as its subdomain (a StatefulSet's pods and their headless Service) gets a DNS
+    # name of its own: <hostname>.<service>.<namespace>.svc.
+    if service is not None and spec.get("hostname") and spec.get("subdomain") == service.name:
+        addr["hostname"] = spec["hostname"]
     if pod.node_name:
         addr["nodeName"] = pod.node_name
     addr["targetRef"] = {"kind": "Pod", "namespace": pod.namespace, "name": pod.name, "uid": pod.uid}
@@ -81,7 +86,7 @@ def desired_subsets(service: Service, pods: list[Pod]) -> list[dict]:
         if spec.get("ports") and not ports:
             continue  # none of the Service's ports exists on this pod
         group = groups.setdefault(tuple(ports), {"addresses": [], "notReadyAddresses": []})
-        group["addresses" if publish_all or pod_ready(pod) else "notReadyAddresses"].append(_address(pod))
+        group["addresses" if publish_all or pod_ready(pod) else "notReadyAddresses"].append(_address(pod, service))
     subsets = []
     for ports, group in sorted(groups.items()):
         subset = {k: sorted(v, key=lambda a: a["ip"]) for k, v in group.items() if v}
@@ -126,7 +131,8 @@ def reconcile(pg: Playground, key: str = "") -> int:
         # Only the columns the desired state is made of; a pod's spec is read only when a Service names its
         # targetPort (the number is then looked up among the container ports).
         columns = ["namespace", "name", "uid", "labels", "node_name", "phase", "status", "deletion_timestamp"]
-        if any(_names_target_port(s) for s in managed):
+        # A headless Service's Endpoints name each pod that gives it as its subdomain (a StatefulSet's).
+        if any(_names_target_port(s) or (s.spec or {}).get("clusterIP") == "None" for s in managed):
             columns.append("spec")
         pods = (Pod.objects.filter(playground=pg, namespace__in=namespaces, deletion_timestamp__isnull=True)
                 .exclude(phase__in=TERMINAL).order_by("name").views(*columns))

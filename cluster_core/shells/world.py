@@ -79,6 +79,11 @@ class ClusterNetwork:
                 pod = self._headless_backend(svc)
                 if pod:
                     return fqdn, pod
+            if len(parts) == 6 and parts[3:] == ["svc", *domain.split(".")]:
+                # <hostname>.<service>.<namespace>.svc: one pod of a headless Service (a StatefulSet's web-0).
+                ip = self._pod_by_hostname(parts[1], parts[2], parts[0])
+                if ip:
+                    return fqdn, ip
             if len(parts) == 5 and parts[2:] == ["pod", *domain.split(".")]:
                 ip = parts[0].replace("-", ".")
                 if _is_ip(ip):
@@ -92,6 +97,16 @@ class ClusterNetwork:
         for subset in ((ep.spec or {}).get("subsets") or []) if ep else []:
             for addr in subset.get("addresses") or []:
                 return addr.get("ip")
+        return None
+
+    def _pod_by_hostname(self, service: str, namespace: str, hostname: str) -> str | None:
+        from ..models import Endpoints
+
+        ep = Endpoints.objects.filter(playground=self.pg, namespace=namespace, name=service).first()
+        for subset in ((ep.spec or {}).get("subsets") or []) if ep else []:
+            for addr in (subset.get("addresses") or []) + (subset.get("notReadyAddresses") or []):
+                if addr.get("hostname") == hostname:
+                    return addr.get("ip")
         return None
 
     def http_get(self, host: str, port: int, path: str) -> Http:
