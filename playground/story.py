@@ -28,6 +28,10 @@ CONTROLLER_NAMES = {
     "endpoints-controller": gettext_noop("endpoints controller"),
     "garbage-collector": gettext_noop("garbage collector"),
     "namespace-controller": gettext_noop("namespace controller"),
+    "serviceaccount-controller": gettext_noop("serviceaccount controller"),
+    "job-controller": gettext_noop("job controller"),
+    "cronjob-controller": gettext_noop("cronjob controller"),
+    "statefulset-controller": gettext_noop("statefulset controller"),
 }
 
 # Where Kubernetes keeps each kind in etcd (the real key layout).
@@ -35,7 +39,10 @@ ETCD_PREFIX = {
     "Pod": "pods", "Deployment": "deployments", "ReplicaSet": "replicasets", "DaemonSet": "daemonsets",
     "Service": "services/specs",
     "Endpoints": "services/endpoints", "Event": "events", "Node": "minions", "Namespace": "namespaces",
-    "ConfigMap": "configmaps",
+    "ConfigMap": "configmaps", "Secret": "secrets", "ServiceAccount": "serviceaccounts", "Job": "jobs",
+    "CronJob": "cronjobs", "StatefulSet": "statefulsets", "ReplicationController": "controllers",
+    "Role": "roles", "RoleBinding": "rolebindings", "ClusterRole": "clusterroles",
+    "ClusterRoleBinding": "clusterrolebindings",
 }
 
 # The kubelet's stage names (cluster_core/controllers/kubelet_stages.py) in plain words.
@@ -49,6 +56,7 @@ KUBELET_STAGES = {
     "pull-failed": gettext_noop("could not pull image %(image)s for Pod %(pod)s (ErrImagePull)"),
     "back-off": gettext_noop("backs off pulling image %(image)s for Pod %(pod)s (ImagePullBackOff)"),
     "retry-pull": gettext_noop("tried again to pull image %(image)s for Pod %(pod)s: still not found"),
+    "complete": gettext_noop("saw the container of Pod %(pod)s exit 0: the Pod Succeeded"),
 }
 
 

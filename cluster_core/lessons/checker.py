@@ -31,7 +31,8 @@ from . import checks, loader
 ACTOR = "lesson-checker"
 SYSTEM_ACTORS = ("kubeadm", "deployment-controller", "replicaset-controller", "daemonset-controller",
                  "kube-scheduler", "endpoints-controller", "garbage-collector", "namespace-controller",
-                 "node-lifecycle-controller")
+                 "node-lifecycle-controller", "serviceaccount-controller", "job-controller", "cronjob-controller",
+                 "statefulset-controller")
 READ_LIMIT = 5000
 
 
