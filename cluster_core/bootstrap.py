@@ -6,7 +6,7 @@ import ipaddress
 
 from django.db import transaction
 
-from . import clock, names
+from . import clock, names, rbac_defaults
 from .models import Endpoints, Namespace, Node, Playground, Pod, Service
 from .writes import Batch, do_create
 
@@ -194,6 +194,10 @@ def seed(pg: Playground) -> None:
                            {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
                            {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153}]},
     }, ACTOR)
+    for name in rbac_defaults.CLUSTER_ROLES:
+        do_create(pg, rbac_defaults.cluster_role(name), "kube-apiserver")
+    for name in rbac_defaults.CLUSTER_ROLE_BINDINGS:
+        do_create(pg, rbac_defaults.cluster_role_binding(name), "kube-apiserver")
     do_create(pg, kube_proxy_daemonset(), ACTOR)
     do_create(pg, flannel_daemonset(), ACTOR)
     do_create(pg, coredns_deployment(), ACTOR)

@@ -42,6 +42,18 @@ def name_causes(field: str, value, label: bool = False) -> list[dict]:
     return []
 
 
+def path_segment_causes(field: str, value) -> list[dict]:
+    """RBAC objects are named by any path segment (`kubeadm:cluster-admins`, `system:masters`)."""
+    if not isinstance(value, str) or not value:
+        return [cause(field, "Required value: name or generateName is required", "FieldValueRequired")]
+    if value in (".", ".."):
+        return [cause(field, f'Invalid value: "{value}": may not be \'{value}\'')]
+    for bad in ("/", "%"):
+        if bad in value:
+            return [cause(field, f'Invalid value: "{value}": may not contain \'{bad}\'')]
+    return []
+
+
 def label_causes(field: str, mapping) -> list[dict]:
     out = []
     if mapping in (None, {}):
@@ -252,7 +264,10 @@ def service_causes(obj: KubeObject) -> list[dict]:
 
 
 def check(pg: Playground, obj: KubeObject, old_spec: dict | None = None) -> None:
-    causes = name_causes("metadata.name", obj.name, label=obj.KIND in LABEL_NAMED)
+    if obj.GROUP == "rbac.authorization.k8s.io":
+        causes = path_segment_causes("metadata.name", obj.name)
+    else:
+        causes = name_causes("metadata.name", obj.name, label=obj.KIND in LABEL_NAMED)
     if obj.NAMESPACED and obj.namespace:
         causes += name_causes("metadata.namespace", obj.namespace, label=True)
     causes += label_causes("metadata.labels", obj.labels)

@@ -26,6 +26,7 @@ API_RESOURCES = [
     ["deployments", "deploy", "apps/v1", "true", "Deployment"],
     ["replicasets", "rs", "apps/v1", "true", "ReplicaSet"],
     ["statefulsets", "sts", "apps/v1", "true", "StatefulSet"],
+    ["selfsubjectreviews", "", "authentication.k8s.io/v1", "false", "SelfSubjectReview"],
     ["selfsubjectaccessreviews", "", "authorization.k8s.io/v1", "false", "SelfSubjectAccessReview"],
     ["selfsubjectrulesreviews", "", "authorization.k8s.io/v1", "false", "SelfSubjectRulesReview"],
     ["cronjobs", "cj", "batch/v1", "true", "CronJob"],
@@ -70,7 +71,7 @@ def test_it_serves_core_aggregated_discovery_as_one_unnamed_group():
 def test_it_serves_group_aggregated_discovery_in_real_group_order():
     doc = discovery.aggregated_discovery(core=False)
     assert [i["metadata"]["name"] for i in doc["items"]] == [
-        "apps", "events.k8s.io", "authorization.k8s.io", "batch", "rbac.authorization.k8s.io", "coordination.k8s.io",
+        "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io", "batch", "rbac.authorization.k8s.io", "coordination.k8s.io",
         "discovery.k8s.io", "metrics.k8s.io"]
     apps = doc["items"][0]["versions"][0]["resources"]
     assert [r["resource"] for r in apps] == ["daemonsets", "deployments", "replicasets", "statefulsets"]
@@ -104,7 +105,7 @@ def test_it_serves_legacy_versions_and_groups():
     assert groups["groups"][0] == {"name": "apps", "versions": [{"groupVersion": "apps/v1", "version": "v1"}],
                                    "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"}}
     assert [g["name"] for g in groups["groups"]] == [
-        "apps", "events.k8s.io", "authorization.k8s.io", "batch", "rbac.authorization.k8s.io", "coordination.k8s.io",
+        "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io", "batch", "rbac.authorization.k8s.io", "coordination.k8s.io",
         "discovery.k8s.io", "metrics.k8s.io"]
 
 
@@ -149,7 +150,7 @@ def test_it_looks_up_served_resources_by_plural_and_by_kind():
 def test_it_gives_every_stored_resource_the_full_verb_set_and_unique_short_names():
     # Reviews are only created, metrics only read; everything stored takes every verb.
     partial = {r.plural: r.verbs for r in discovery.RESOURCES if r.verbs != discovery.ALL_VERBS}
-    assert partial == {"selfsubjectaccessreviews": ("create",), "selfsubjectrulesreviews": ("create",),
+    assert partial == {"selfsubjectreviews": ("create",), "selfsubjectaccessreviews": ("create",), "selfsubjectrulesreviews": ("create",),
                        "nodes": ("get", "list"), "pods": ("get", "list")}
     short = [s for r in discovery.RESOURCES for s in r.short_names]
     # `ev` is declared by core and events.k8s.io events, as on a real cluster.

@@ -133,3 +133,19 @@ def test_it_shows_top_nodes_and_pods(served):
     rows = until(busy_pods, "both busy pods in top")
     assert all(re.fullmatch(rf"busy-\w+-{SUFFIX}", r[0]) and re.fullmatch(r"\d+m", r[1])
                and re.fullmatch(r"\d+Mi", r[2]) for r in rows)
+
+
+def test_it_says_who_the_playgrounds_token_is(served):
+    header, rows = table(ok(served, "auth", "whoami"))
+    assert header == ["ATTRIBUTE", "VALUE"]
+    assert rows == [["Username", "kubernetes-admin"], ["Groups", "[kubeadm:cluster-admins system:authenticated]"]]
+
+
+def test_it_starts_with_the_default_cluster_roles_and_binds_to_them(served):
+    _, roles = table(ok(served, "get", "clusterroles"))
+    assert [r[0] for r in roles] == ["admin", "cluster-admin", "edit", "view"]
+    out = ok(served, "create", "rolebinding", "viewers", "--clusterrole=view", "--group=class")
+    assert out.strip() == "rolebinding.rbac.authorization.k8s.io/viewers created"
+    header, rows = table(ok(served, "get", "rolebinding", "viewers", "-o", "wide"))
+    assert header == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
+    assert rows[0][:2] == ["viewers", "ClusterRole/view"] and rows[0][-1] == "class"

@@ -177,6 +177,11 @@ _RBAC = (
 )
 
 # Reviews are only ever created: the answer comes back in the response, nothing is stored.
+_AUTHENTICATION = (
+    ResourceInfo("authentication.k8s.io", "v1", "selfsubjectreviews", "selfsubjectreview", "SelfSubjectReview",
+                 False, verbs=("create",)),
+)
+
 _AUTHORIZATION = (
     ResourceInfo("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "selfsubjectaccessreview",
                  "SelfSubjectAccessReview", False, verbs=("create",)),
@@ -197,12 +202,13 @@ _COORDINATION = (ResourceInfo("coordination.k8s.io", "v1", "leases", "lease", "L
 
 _DISCOVERY = (ResourceInfo("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", True),)
 
-# Group order of a real apiserver (aggregator group priorities: apps 17800, events 17750, authorization 17600,
+# Group order of a real apiserver (aggregator group priorities: apps 17800, events 17750, authentication 17700,
+# authorization 17600,
 # batch 17400, rbac 17000, coordination 16500, discovery 16200, then aggregated APIs such as metrics.k8s.io).
-GROUP_ORDER = ("", "apps", "events.k8s.io", "authorization.k8s.io", "batch", "rbac.authorization.k8s.io",
-               "coordination.k8s.io", "discovery.k8s.io", "metrics.k8s.io")
+GROUP_ORDER = ("", "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io", "batch",
+               "rbac.authorization.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "metrics.k8s.io")
 
-RESOURCES: tuple[ResourceInfo, ...] = (_CORE + _APPS + _EVENTS + _AUTHORIZATION + _BATCH + _RBAC + _COORDINATION
+RESOURCES: tuple[ResourceInfo, ...] = (_CORE + _APPS + _EVENTS + _AUTHENTICATION + _AUTHORIZATION + _BATCH + _RBAC + _COORDINATION
                                        + _DISCOVERY + _METRICS)
 
 _BY_PLURAL = {(r.group, r.version, r.plural): r for r in RESOURCES}

@@ -627,13 +627,17 @@ def render_change(call: Call, body: dict) -> dict:
 
 def virtual(call: Call) -> Reply:
     res = call.resource
-    if res.group == "authorization.k8s.io":
+    if res.group in ("authorization.k8s.io", "authentication.k8s.io"):
         if call.method != "POST" or call.name:
             raise MethodNotAllowed(f"the server does not allow this method on the requested resource ({call.method})")
         return review(call)
     if call.method != "GET" or call.query.get("watch") in ("true", "1"):
         raise MethodNotAllowed(f"the server does not allow this method on the requested resource ({call.method})")
     return metrics_reply(call)
+
+
+ADMIN_USER = "kubernetes-admin"
+ADMIN_GROUPS = ("kubeadm:cluster-admins", "system:authenticated")
 
 
 def review(call: Call) -> Reply:
@@ -644,6 +648,10 @@ def review(call: Call) -> Reply:
     if body.get("kind") not in (None, "", kind):
         raise BadRequest(f'the kind "{body["kind"]}" of the body does not match the resource "{call.resource.plural}"')
     spec = body.get("spec") or {}
+    if kind == "SelfSubjectReview":
+        # `kubectl auth whoami`: who the playground's token is — its admin, as kubeadm names the admin.
+        return Reply(201, {"kind": kind, "apiVersion": "authentication.k8s.io/v1", "metadata": {},
+                           "status": {"userInfo": {"username": ADMIN_USER, "groups": list(ADMIN_GROUPS)}}})
     if kind == "SelfSubjectAccessReview":
         if not spec.get("resourceAttributes") and not spec.get("nonResourceAttributes"):
             raise Invalid(kind, "authorization.k8s.io", "", [cause(

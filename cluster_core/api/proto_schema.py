@@ -53,6 +53,7 @@ KINDS = {
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "rbac.ClusterRoleBinding",
     ("policy/v1", "PodDisruptionBudget"): "policy.PodDisruptionBudget",
     ("policy/v1", "Eviction"): "policy.Eviction",
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): "authentication.SelfSubjectReview",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "authorization.SelfSubjectAccessReview",
     ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "authorization.SelfSubjectRulesReview",
     # client-go registers DeleteOptions in every group version; typed clients send it as protobuf.
@@ -63,6 +64,9 @@ KINDS = {
 }
 
 MESSAGES = {
+    "authentication.SelfSubjectReview": "1 metadata! meta.ObjectMeta, 2 status! authentication.SelfSubjectReviewStatus",
+    "authentication.SelfSubjectReviewStatus": "1 userInfo! authentication.UserInfo",
+    "authentication.UserInfo": "1 username s, 2 uid s, 3 groups s*",
     "authorization.NonResourceAttributes": "1 path s, 2 verb s",
     "authorization.NonResourceRule": "1 verbs= s*, 2 nonResourceURLs s*",
     "authorization.ResourceAttributes": "1 namespace s, 2 verb s, 3 group s, 4 version s, 5 resource s, 6 subresource s, 7 name s",

@@ -64,6 +64,8 @@ RESOURCES = [
     Resource("events.k8s.io", "v1", "events", "Event", True, "Event", derived=True),
     Resource("coordination.k8s.io", "v1", "leases", "Lease", True, "Node", derived=True),
     Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True, "Endpoints", derived=True),
+    Resource("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", False, "",
+             derived=True, virtual=True),
     Resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False, "",
              derived=True, virtual=True),
     Resource("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False, "",
