@@ -56,7 +56,7 @@ KUBELET_STAGES = {
     "pull-failed": gettext_noop("could not pull image %(image)s for Pod %(pod)s (ErrImagePull)"),
     "back-off": gettext_noop("backs off pulling image %(image)s for Pod %(pod)s (ImagePullBackOff)"),
     "retry-pull": gettext_noop("tried again to pull image %(image)s for Pod %(pod)s: still not found"),
-    "complete": gettext_noop("saw the container of Pod %(pod)s exit 0: the Pod Succeeded"),
+    "exit": gettext_noop("saw a container of Pod %(pod)s exit"),
 }
 
 
