@@ -226,3 +226,59 @@ def test_it_forwards_a_port_for_the_python_client(core, pods):
     assert head.startswith(b"HTTP/1.1 200 OK\r\n")
     assert body == f"Hello Kubernetes bootcamp! | Running on: {pods[2]} | v=1\n".encode()
     assert pf.error(8080) is None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ConfigMaps and Secrets inside a container
+
+CONFIGURED = """
+apiVersion: v1
+kind: Pod
+metadata: {name: configured}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sleep", "infinity"]
+    envFrom: [{configMapRef: {name: settings}}]
+    env:
+    - name: DB_PASSWORD
+      valueFrom: {secretKeyRef: {name: db, key: password}}
+    volumeMounts: [{name: creds, mountPath: /etc/creds}]
+  volumes:
+  - name: creds
+    secret: {secretName: db}
+"""
+
+
+def test_it_shows_configmap_and_secret_values_inside_the_container(served):
+    ok(served, "create", "configmap", "settings", "--from-literal=MODE=teaching")
+    ok(served, "create", "secret", "generic", "db", "--from-literal=password=s3cret")
+    done = subprocess.run([str(KUBECTL), "create", "-f", "-"], input=CONFIGURED, text=True, capture_output=True,
+                          env={"PATH": os.environ.get("PATH", ""), "HOME": str(served.home),
+                               "KUBECONFIG": str(served.kubeconfig)}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    wait_status(served, "configured", "Running")
+    env = ok(served, "exec", "configured", "--", "env").splitlines()
+    assert "MODE=teaching" in env and "DB_PASSWORD=s3cret" in env
+    assert ok(served, "exec", "configured", "--", "cat", "/etc/creds/password") == "s3cret"
+
+
+def test_it_attaches_kubectl_run_it_to_the_containers_shell(served):
+    pid, fd = pty.fork()
+    if pid == 0:  # the child becomes kubectl, on the pseudo-terminal
+        os.execve(str(KUBECTL), [str(KUBECTL), "run", "-it", "--rm", "shellbox", "--image=busybox", "--", "sh"],
+                  {"PATH": os.environ.get("PATH", ""), "HOME": str(served.home), "KUBECONFIG": str(served.kubeconfig)})
+    seen = bytearray()
+    try:
+        assert read_until(fd, b"If you don't see a command prompt, try pressing enter.", seen)
+        os.write(fd, b"\r")
+        assert read_until(fd, b"/ # ", seen)
+        os.write(fd, b"hostname\r")
+        assert read_until(fd, b"shellbox\r\n/ # ", seen)
+        os.write(fd, b"exit\r")
+        read_until(fd, b'pod "shellbox" deleted', seen)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0

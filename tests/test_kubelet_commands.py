@@ -36,6 +36,7 @@ def test_it_tells_a_server_from_a_command_that_ends():
     assert process.serves({"image": "busybox", "args": ["sh", "-c", "while true; do echo hi; sleep 5; done"]})
     assert not process.serves({"image": "busybox", "args": ["echo", "hi"]})
     assert not process.serves({"image": "busybox"})  # busybox's own command is `sh`, which ends at once
+    assert process.serves({"image": "busybox", "stdin": True})  # … unless it has a stdin to read (`run -it`)
 
 
 def test_it_runs_a_main_process_to_its_exit_code_and_running_time():

@@ -62,7 +62,11 @@ def _serves(image: str, argv: tuple[str, ...]) -> bool:
 
 def serves(container: dict) -> bool:
     image = container.get("image") or ""
-    return _serves(image, tuple(main_argv(container, flavours.of(image))))
+    argv = tuple(main_argv(container, flavours.of(image)))
+    if container.get("stdin") and argv and argv[0].rsplit("/", 1)[-1] in SHELLS and len(argv) == 1:
+        # A shell given a stdin (`kubectl run -it … -- sh`) waits for what is typed into it.
+        return True
+    return _serves(image, argv)
 
 
 def run(shell: Shell, argv: list[str]) -> MainRun:

@@ -12,19 +12,13 @@ import datetime as dt
 import ipaddress
 
 from .. import clock, kube_proxy
-from ..models import ConfigMap, Playground, Pod, Service
+from ..models import ConfigMap, Playground, Pod, Secret, Service
 from . import container as containers
 from .sh import Http
 
 
 def _secrets(pg: Playground, namespace: str) -> dict[str, dict]:
-    """The namespace's Secrets by name, once the cluster stores them."""
-    from .. import models
-
-    model = getattr(models, "Secret", None)
-    if model is None:
-        return {}
-    return {s.name: s.to_k8s() for s in model.objects.filter(playground=pg, namespace=namespace)}
+    return {s.name: s.to_k8s() for s in Secret.objects.filter(playground=pg, namespace=namespace)}
 
 
 def snapshot(pg: Playground, pod: Pod, container: str) -> containers.Container:
