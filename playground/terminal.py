@@ -237,7 +237,7 @@ def _int_flag(value: str, flag: str) -> int:
 
 
 UNSUPPORTED = {"apply", "edit", "label", "annotate", "patch", "replace", "attach",
-               "cp", "top", "cordon", "uncordon", "drain", "taint", "autoscale", "explain", "api-resources",
+               "cp", "cordon", "uncordon", "drain", "taint", "autoscale", "explain", "api-resources",
                "cluster-info", "config", "wait", "events", "debug", "auth", "certificate", "proxy", "diff",
                "kustomize", "plugin", "completion", "alpha", "api-versions", "options"}
 
@@ -251,6 +251,10 @@ def kubectl(pg: Playground, args: list[str]) -> TerminalResult:
         from . import terminal_exec
 
         return getattr(terminal_exec, "cmd_" + sub.replace("-", "_"))(pg, rest)
+    if sub == "top":
+        from . import terminal_top
+
+        return terminal_top.cmd_top(pg, rest)
     handler = COMMANDS.get(sub)
     if handler is None:
         if sub in UNSUPPORTED or sub == "create":

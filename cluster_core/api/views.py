@@ -168,7 +168,7 @@ async def serve(request, slug: str | None, path: str, prefix: str):
             if res.namespaced is False and namespace:
                 raise NotFound("the server could not find the requested resource")
             if res.virtual:
-                reply = await sync_to_async(handlers.virtual, thread_sensitive=False)(call)
+                reply = await sync_to_async(route, thread_sensitive=False)(call)
                 return json_response(reply.status, reply.body, reply.content_type, reply.headers)
             if request.method == "GET" and call.query.get("watch") in ("true", "1") and not name:
                 return await watch_response(call)
@@ -194,6 +194,8 @@ def simple_reply(what: str):
 
 def route(call: Call) -> Reply:
     m, sub = call.method, call.subresource
+    if call.resource.virtual:
+        return handlers.virtual(call)
     if sub == "proxy":
         return handlers.proxy(call)
     if sub in ("exec", "attach", "portforward"):
