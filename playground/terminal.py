@@ -49,6 +49,8 @@ This terminal is a node of the playground's cluster. It understands:
   kubectl rollout undo|history|status deployment NAME [--to-revision=N]
   kubectl delete deployment|service|pod NAME
   kubectl logs POD [--tail=N]
+  kubectl exec [-it] POD -- COMMAND     (-it sh: the pod's shell takes the lines until exit)
+  kubectl run NAME --image=IMAGE [--restart=Never] [-- COMMAND…]
   kubectl version
   curl localhost:NODEPORT | curl CLUSTER-IP[:PORT] | curl NODE-IP:NODEPORT
   clear
