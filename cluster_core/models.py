@@ -125,12 +125,6 @@ class KubeQuerySet(models.QuerySet):
     def live(self):
         return self.filter(deletion_timestamp__isnull=True)
 
-    def in_namespace(self, namespace: str):
-        return self.filter(namespace=namespace)
-
-    def owned_by(self, uid: str):
-        return self.filter(controller_uid=uid)
-
     def views(self, *fields: str) -> list[SimpleNamespace]:
         """Each row's named columns (and `pk`) as a plain attribute bag, for loops that only read what they
         count or list: no model instance is built and the JSON columns they do not look at are not decoded."""
@@ -281,10 +275,6 @@ class PodQuerySet(KubeQuerySet):
     def pending(self):
         """Pods the scheduler still has to place."""
         return self.filter(node_name="", deletion_timestamp__isnull=True)
-
-    def for_node(self, node_name: str):
-        return self.filter(node_name=node_name)
-
 
 class Pod(KubeObject):
     KIND, PLURAL = "Pod", "pods"
@@ -496,10 +486,6 @@ class Change(models.Model):
 
     def __str__(self) -> str:
         return f"{self.revision} {self.type} {self.kind} {self.namespace}/{self.name} by {self.actor}"
-
-    def to_watch_event(self) -> dict:
-        return {"type": self.type, "object": self.object}
-
 
 class LogLine(models.Model):
     """A line a simulated container wrote (start-up lines, access logs of requests kube-proxy routed to it)."""

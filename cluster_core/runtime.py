@@ -96,17 +96,6 @@ def run_once(pg: Playground, channels=None) -> int:
     return writes
 
 
-def run_targets(pg: Playground, targets: set[tuple[str, str]]) -> int:
-    """Only the units that were nudged, loop by loop in the usual order (what the workers do)."""
-    writes = 0
-    for channel in ORDER:
-        keys = {k for ch, k in targets if ch == channel}
-        if "*" in keys:
-            keys = set(loop(channel).keys(pg))
-        writes += reconcile_keys(channel, pg, sorted(keys))
-    return writes
-
-
 def run_round(pg: Playground, targets: set[tuple[str, str]] | None, nudged: set[tuple[str, str]]) -> int:
     """One round of `settle`: loop by loop in the usual order, the units in `targets` (every unit when None) and
     those nudged earlier in this same round. A nudge that arrives before a loop's turn is served by that turn, as
