@@ -94,9 +94,11 @@ def run(pg: Playground, line: str) -> TerminalResult:
         return TerminalResult(stop.output, stop.code)
     except ApiError as err:
         return TerminalResult(actions.kubectl_error(err) + "\n", 1)
-    except Exception:
-        log.exception("terminal command failed: %r", line)
-        return TerminalResult("kubeplay: that command failed inside the playground; the cluster is unchanged\n", 1)
+    # Anything else is a defect of this terminal: it propagates (the page's view turns it into CRASHED, and logs it).
+
+
+# What the page shows when a command crashed inside the terminal (a defect, logged with its traceback).
+CRASHED = "kubeplay: that command failed inside the playground; the cluster is unchanged\n"
 
 
 def _dispatch(pg: Playground, words: list[str]) -> TerminalResult:

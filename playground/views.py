@@ -1,6 +1,7 @@
 """Thin views: GET never writes the cluster; a POST calls one action and returns a fragment."""
 
 import asyncio
+import logging
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -17,6 +18,8 @@ from cluster_core.models import Change, Deployment, Playground, Service
 from cluster_core.tempo import set_paused, set_tempo
 
 from . import access, consumers, landing, lessons, story
+
+log = logging.getLogger(__name__)
 
 
 def _database_ok() -> bool:
@@ -229,7 +232,12 @@ def terminal(request, slug):
     if step is not None:
         return render(request, "playground/_terminal_line.html", {
             "line": line, "result": step.result, "prompt": step.prompt, "exec": step})
-    result = shell.run(pg, line) if line else None
+    try:
+        result = shell.run(pg, line) if line else None
+    except Exception:
+        # A crash inside the terminal is a defect (tests see it raised); a learner sees a readable line, never a 500.
+        log.exception("terminal command failed: %r", line[:shell.MAX_LINE])
+        result = shell.TerminalResult(shell.CRASHED, 1)
     return render(request, "playground/_terminal_line.html", {"line": line[:shell.MAX_LINE], "result": result})
 
 

@@ -121,6 +121,18 @@ def test_it_runs_a_terminal_line(cluster, client):
     assert response.status_code == 200 and "k8s-node1" in html and "Ready" in html
 
 
+def test_it_answers_a_terminal_crash_with_a_readable_line(cluster, client, monkeypatch):
+    from cluster_core import actions
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(actions, "call", crash)
+    response = client.post("/p/default/terminal", {"line": "kubectl get pods"}, **HX)
+    assert response.status_code == 200
+    assert "kubeplay: that command failed inside the playground; the cluster is unchanged" in response.content.decode()
+
+
 def test_it_downloads_a_kubeconfig_for_the_configured_public_host(cluster, client, tmp_path, settings):
     settings.DATA_DIR = tmp_path
     settings.KUBEPLAY_PUBLIC_HOST = "classroom.local"

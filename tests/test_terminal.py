@@ -115,11 +115,46 @@ def test_it_prints_kubectls_usage_errors(line, output):
     assert (r.output, r.exit_code) == (output, 1)
 
 
-def test_it_never_raises_on_odd_input():
-    for line in ["", "   ", "kubectl 'open", "curl", "kubectl", "kubectl get pods -o", "kubectl rollout",
-                 "kubectl set image", "kubectl delete", "kubectl logs", "kubectl describe", "help", "clear", "\x00"]:
-        r = terminal.run(None, line)
-        assert isinstance(r.output, str) and isinstance(r.exit_code, int)
+@pytest.mark.parametrize(("line", "code", "output"), [
+    ("", 0, ""),
+    ("   ", 0, ""),
+    ("kubectl 'open", 2, "kubeplay: cannot parse that line: No closing quotation\n"),
+    ("curl", 2, "curl: try 'curl --help' or 'curl --manual' for more information\n"),
+    ("kubectl get pods -o", 1, "error: flag needs an argument: 'o' in -o\nSee 'kubectl get --help' for usage.\n"),
+    ("kubectl rollout", 1, "kubeplay: try: kubectl rollout undo|history|status deployment NAME\n"),
+    ("kubectl set image", 1, "error: at least one image update is required\n"
+                             "See 'kubectl set image -h' for help and examples\n"),
+    ("kubectl delete", 1, "error: You must provide one or more resources by argument or filename.\n"
+                          "Example resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n"
+                          "   '<resource> <name>'\n   '<resource>'\n"),
+    ("kubectl logs", 1, "error: expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\n"
+                        "POD or TYPE/NAME is a required argument for the logs command\n"
+                        "See 'kubectl logs -h' for help and examples\n"),
+    ("kubectl describe", 1, "kubeplay: try: kubectl describe deployment|pod|service NAME\n"),
+    ("clear", 0, "\x1b[H\x1b[2J\x1b[3J"),
+    ("\x00", 127, "kubeplay: command not found: \x00 — try: kubectl get pods, kubectl create deployment …, "
+                  "curl localhost:<nodePort>, help\n"),
+])
+def test_it_answers_odd_input_with_a_usage_line(line, code, output):
+    r = terminal.run(None, line)
+    assert (r.output, r.exit_code) == (output, code)
+
+
+@pytest.mark.parametrize("line", ["help", "kubectl", "kubectl --help"])
+def test_it_prints_its_help(line):
+    r = terminal.run(None, line)
+    assert r.exit_code == 0
+    assert "This terminal is a node of the playground's cluster. It understands:\n" in r.output
+    assert "  kubectl describe deployment|pod|service NAME\n" in r.output
+
+
+def test_it_lets_an_internal_crash_surface(monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(actions, "call", crash)
+    with pytest.raises(RuntimeError, match="a defect"):
+        terminal.run(None, "kubectl get pods")
 
 
 def test_it_strips_a_pasted_prompt():
