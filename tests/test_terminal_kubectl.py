@@ -8,11 +8,6 @@ the first time — are ages and timestamps set aside (and the columns they widen
 
 from __future__ import annotations
 
-import os
-import re
-import shlex
-import subprocess
-
 import pytest
 
 from tests import served
@@ -77,25 +72,6 @@ ERRORS = [
 
 COMMANDS = SPELLING_COMMANDS + OUTPUTS + SELECTIONS + DESCRIBES + ROLLOUTS_AND_LOGS + ERRORS
 
-# What time moves: a kubectl age ("5s", "3m20s", "90m", "10h", "2d3h") and an RFC 3339 or RFC 1123 time stamp.
-AGE = re.compile(r"(?<![\w:.-])(\d+[smhdy](\d+[smhd])?|<unknown>)(?![\w:.-])")
-STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z|\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}")
-
-
-def timeless(text: str) -> list[str]:
-    """The screen with ages and time stamps replaced, and the column padding they may widen reduced to one gap."""
-    return [re.sub(r" {2,}", "  ", AGE.sub("<age>", STAMP.sub("<time>", line))).rstrip() for line in
-            text.splitlines()]
-
-
-def kubectl(srv, args: list[str]) -> tuple[str, int]:
-    """kubectl's stdout and stderr in one pipe, in the order it wrote them: the screen a terminal shows."""
-    done = subprocess.run([str(KUBECTL), *args], env={"PATH": os.environ.get("PATH", ""), "HOME": str(srv.home),
-                          "KUBECONFIG": str(srv.kubeconfig)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=60)
-    return done.stdout, done.returncode
-
-
 @pytest.fixture(scope="module")
 def playground(tmp_path_factory):
     if not KUBECTL.exists():
@@ -127,15 +103,4 @@ def playground(tmp_path_factory):
 @pytest.mark.parametrize("command", COMMANDS)
 def test_it_prints_what_the_real_kubectl_prints(playground, command):
     srv, term, names = playground
-    args = shlex.split(command.format(**names))
-    first = kubectl(srv, args)
-    mine = term.run(shlex.join(["kubectl", *args]))
-    if (mine.output, mine.exit_code) == first:
-        return
-    again = kubectl(srv, args)
-    if (mine.output, mine.exit_code) == again:
-        return
-    assert mine.exit_code == again[1], mine.output
-    if again == first:
-        assert mine.output == again[0]  # time stood still: the same bytes
-    assert timeless(mine.output) == timeless(again[0])
+    served.assert_same_moment(srv, term, command.format(**names))
