@@ -266,16 +266,21 @@ def test_it_runs_and_deletes_bare_pods(served):
 
     ok(served, "run", "waited", "--image=nginx")
     until(lambda: [r for r in pod_rows(served, "-l", "run=waited") if r[2] == "Running"], "waited to run")
-    waiter = subprocess.Popen([str(KUBECTL), "wait", "--for=delete", "pod/waited", "--timeout=30s"],
+    # -v=6 logs each request kubectl makes: the delete goes out once its watch is open, not after a guessed pause.
+    waiter = subprocess.Popen([str(KUBECTL), "wait", "--for=delete", "pod/waited", "--timeout=30s", "-v=6"],
                               env=env(served), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = []
     try:
-        time.sleep(0.3)
+        for line in waiter.stderr:
+            log.append(line)
+            if "watch=true" in line:
+                break
         assert ok(served, "delete", "pod", "waited", "--wait=false").strip() == \
             'pod "waited" deleted from default namespace'
         out, err = waiter.communicate(timeout=30)
     finally:
         waiter.kill()
-    assert waiter.returncode == 0, err
+    assert waiter.returncode == 0, "".join(log) + err
     assert out.strip() == "pod/waited condition met"
 
 

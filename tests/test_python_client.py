@@ -75,17 +75,18 @@ def test_it_creates_lists_patches_scales_watches_and_deletes(api):
 def test_it_answers_a_stale_update_with_409(api):
     apps = client.AppsV1Api(api)
     apps.create_namespaced_deployment("default", deployment("py2"))
-    wait_pods(client.CoreV1Api(api), "app=py2", 1)
-    deadline = time.monotonic() + 30
-    # Let the deployment controller finish its own status writes first: only our two writers remain.
-    while (apps.read_namespaced_deployment("py2", "default").status.available_replicas or 0) < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    time.sleep(0.5)
-    first = apps.read_namespaced_deployment("py2", "default")
-    second = apps.read_namespaced_deployment("py2", "default")
-    first.spec.replicas = 2
-    apps.replace_namespaced_deployment("py2", "default", first)
+    stale = apps.read_namespaced_deployment("py2", "default")
+    # Our write succeeds at some version after `stale` (a controller writing in between only makes us read again,
+    # as any client does on a 409); `stale` is then behind it, whatever else happened.
+    while True:
+        fresh = apps.read_namespaced_deployment("py2", "default")
+        fresh.spec.replicas = 2
+        try:
+            apps.replace_namespaced_deployment("py2", "default", fresh)
+            break
+        except ApiException as conflict:
+            assert conflict.status == 409
+    second = stale
     second.spec.replicas = 3
     with pytest.raises(ApiException) as err:
         apps.replace_namespaced_deployment("py2", "default", second)

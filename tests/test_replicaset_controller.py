@@ -1,5 +1,4 @@
 import datetime as dt
-import time
 
 import pytest
 
@@ -233,16 +232,12 @@ def test_it_leaves_a_replicaset_being_deleted_to_the_garbage_collector(pg):
     assert pods(pg) == []
 
 
-def test_it_scales_from_0_to_1000_pods_in_one_quick_batch(pg, django_assert_max_num_queries):
+def test_it_scales_from_0_to_1000_pods_in_one_batch(pg, django_assert_max_num_queries):
     make_rs(pg, replicas=1000)
-    started = time.perf_counter()
-    # A handful of reads and writes; SQLite splits each bulk insert into chunks of ~40 rows, hence the slack.
+    # A handful of reads and writes, whatever the count: no per-pod work. SQLite splits each bulk insert into
+    # chunks of ~40 rows, hence the slack. (How fast is `bench converge`'s to say.)
     with django_assert_max_num_queries(100):
         replicaset.reconcile(pg, "default/web-abc")
-    elapsed = time.perf_counter() - started
     assert Pod.objects.filter(playground=pg).count() == 1000
     assert len({p.name for p in pods(pg)}) == 1000
-    # Alone it takes about half a second; the bound leaves room for a busy machine, the query count above is
-    # what keeps per-pod work out.
-    assert elapsed < 3.0, f"1000 pods took {elapsed:.2f}s"
     assert replicaset.reconcile(pg, "default/web-abc") == 0
