@@ -120,7 +120,15 @@ def test_it_sends_kubectls_requests_through_the_api_router(cluster, sent):
                c.query) for c in sent if c.method != "GET"]
     create, expose, scale, set_image, undo, delete = writes
     assert create[:5] == ("POST", "deployments", "", "application/json", "dashboard: kubectl create")
-    assert create[5] == actions.deployment_body("test1", "nginx")
+    # What `kubectl create deployment test1 --image=nginx --dry-run=client -o json` prints (the body it sends).
+    assert create[5] == {"kind": "Deployment", "apiVersion": "apps/v1",
+                         "metadata": {"name": "test1", "labels": {"app": "test1"}},
+                         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "test1"}},
+                                  "template": {"metadata": {"labels": {"app": "test1"}},
+                                               "spec": {"containers": [{"name": "nginx", "image": "nginx",
+                                                                        "resources": {}}]}},
+                                  "strategy": {}},
+                         "status": {}}
     assert create[6] == {"fieldManager": "kubectl-create", "fieldValidation": "Strict"}
     assert expose[5] == {"apiVersion": "v1", "kind": "Service", "metadata": {"labels": {"app": "test1"}, "name": "test1"},
                          "spec": {"ports": [{"port": 80, "protocol": "TCP", "targetPort": 80}],
