@@ -217,3 +217,13 @@ def test_it_answers_a_self_subject_access_review(api):
     review = client.AuthorizationV1Api(api).create_self_subject_access_review(
         {"spec": {"resourceAttributes": {"namespace": "default", "verb": "create", "resource": "pods"}}})
     assert review.status.allowed is True
+
+
+def test_it_watches_a_kind_of_the_shared_store(api):
+    batch = client.BatchV1Api(api)
+    batch.create_namespaced_job("default", {"metadata": {"name": "py-watched"},
+                                            "spec": {"template": template("py-watched", "Never")}})
+    seen = [(e["type"], e["object"].metadata.name, e["object"].kind)
+            for e in watch.Watch().stream(batch.list_namespaced_job, "default", timeout_seconds=2)]
+    assert ("ADDED", "py-watched", "Job") in seen
+    assert all(kind == "Job" for _, _, kind in seen)

@@ -219,3 +219,45 @@ def test_it_gives_each_statefulset_pod_a_dns_name_through_the_headless_service(p
     assert net.lookup("web-1.nginx") == ("web-1.nginx.default.svc.cluster.local", web1.status["podIP"])
     assert net.lookup("web-1.nginx.default.svc.cluster.local")[1] == web1.status["podIP"]
     assert net.lookup("web-7.nginx") is None
+
+
+def test_it_fails_a_job_whose_pods_keep_failing_after_backing_off(pg):
+    body = busybox_job("flaky", backoffLimit=1)
+    body["spec"]["template"]["spec"]["containers"][0]["command"] = ["sh", "-c", "exit 1"]
+    create(pg, body)
+    runtime.settle(pg)
+    job = Job.objects.get(playground=pg, name="flaky")
+    assert job.status["failed"] == 2 and "succeeded" not in job.status
+    assert [c["type"] for c in job.status["conditions"]] == ["FailureTarget", "Failed"]
+    assert job.status["conditions"][-1]["reason"] == "BackoffLimitExceeded"
+    pods = sorted(Pod.objects.filter(playground=pg, controller_uid=job.uid), key=lambda p: p.creation_timestamp)
+    assert [p.phase for p in pods] == ["Failed", "Failed"]
+    # The replacement waited out the back-off after the first pod failed.
+    first_failed = job_controller._finished_at(pods[0])
+    assert (pods[1].creation_timestamp - first_failed).total_seconds() >= job_controller.BACKOFF_FIRST
+
+
+def test_it_rolls_a_new_template_out_highest_ordinal_first(pg):
+    create(pg, web_statefulset(3))
+    runtime.settle(pg)
+    start = Change.objects.filter(playground=pg).order_by("-revision").values_list("revision", flat=True)[0]
+    body = StatefulSet.objects.get(playground=pg, name="web").to_k8s()
+    body["spec"]["template"]["spec"]["containers"][0]["image"] = "httpd"
+    writes.do_update(pg, body, "kubectl set image")
+    runtime.settle(pg)
+    gone = [c.name for c in Change.objects.filter(playground=pg, kind="Pod", type="DELETED", revision__gt=start)
+            .order_by("revision")]
+    assert gone == ["web-2", "web-1", "web-0"]
+    pods = Pod.objects.filter(playground=pg, name__startswith="web-")
+    assert {p.spec["containers"][0]["image"] for p in pods} == {"httpd"} and pods.count() == 3
+    status = StatefulSet.objects.get(playground=pg, name="web").status
+    assert status["updatedReplicas"] == 3 and status["currentRevision"] == status["updateRevision"]
+
+
+def test_it_keeps_pods_below_the_partition_on_the_old_template():
+    old = {i: SimpleNamespace(**vars(pod(f"web-{i}")), labels={"controller-revision-hash": "web-old"})
+           for i in range(3)}
+    assert statefulset.plan(3, old, parallel=False, update_revision="web-new", partition=2).delete == [2]
+    old[2].labels = {"controller-revision-hash": "web-new"}
+    assert statefulset.plan(3, old, parallel=False, update_revision="web-new", partition=2).delete == []
+    assert statefulset.plan(3, old, parallel=False, update_revision="web-new", partition=None).delete == []

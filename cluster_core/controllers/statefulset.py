@@ -5,7 +5,8 @@ Key: "namespace/name" of a StatefulSet. Contract: the StatefulSet owns pods with
 Service gives each its own DNS name (`web-0.nginx.default.svc.cluster.local`). With `podManagementPolicy:
 OrderedReady` (the default) it creates one pod at a time, lowest ordinal first, and only once every lower pod is
 Running and Ready; it removes pods one at a time, highest ordinal first, waiting until the previous one is gone.
-`Parallel` creates and removes them all at once. Status is recomputed from the pods and written only when it
+`Parallel` creates and removes them all at once. A changed template rolls out (RollingUpdate) by replacing one pod
+at a time, highest ordinal first, down to `partition`; `OnDelete` replaces a pod only when someone deletes it. Status is recomputed from the pods and written only when it
 changed. `plan` is pure.
 """
 
@@ -46,24 +47,37 @@ class Plan:
     delete: list[int] = field(default_factory=list)
 
 
-def plan(replicas: int, pods: dict[int, object], parallel: bool, start: int = 0) -> Plan:
-    """Which ordinals to create and which to delete now, given the pods by ordinal."""
+def pod_revision(pod) -> str:
+    return (pod.labels or {}).get("controller-revision-hash", "")
+
+
+def plan(replicas: int, pods: dict[int, object], parallel: bool, start: int = 0, update_revision: str = "",
+         partition: int | None = 0) -> Plan:
+    """Which ordinals to create and which to delete now, given the pods by ordinal. With a RollingUpdate
+    (`partition` not None) a pod from an older template is replaced once all the others are running and ready,
+    highest ordinal first, down to the partition; `OnDelete` (`partition` None) leaves that to the user."""
     wanted = range(start, start + replicas)
     missing = [i for i in wanted if i not in pods]
     extra = sorted((i for i in pods if i not in wanted), reverse=True)
     if parallel:
-        return Plan(create=missing, delete=[i for i in extra if pods[i].deletion_timestamp is None])
-    # Ordered: nothing new while any pod is terminating or not yet ready.
-    if any(p.deletion_timestamp is not None for p in pods.values()):
-        return Plan()
-    for i in wanted:
-        if i not in pods:
-            return Plan(create=[i])
-        if not is_ready(pods[i]):
+        p = Plan(create=missing, delete=[i for i in extra if pods[i].deletion_timestamp is None])
+        if p.create or p.delete or any(q.deletion_timestamp is not None or not is_ready(q) for q in pods.values()):
+            return p
+    else:
+        # Ordered: nothing new while any pod is terminating or not yet ready.
+        if any(p.deletion_timestamp is not None for p in pods.values()):
             return Plan()
-    if extra:
-        return Plan(delete=[extra[0]])
-    return Plan()
+        for i in wanted:
+            if i not in pods:
+                return Plan(create=[i])
+            if not is_ready(pods[i]):
+                return Plan()
+        if extra:
+            return Plan(delete=[extra[0]])
+    if partition is None or not update_revision:
+        return Plan()
+    stale = [i for i in wanted if i >= start + partition and pod_revision(pods[i]) != update_revision]
+    return Plan(delete=[max(stale)]) if stale else Plan()
 
 
 def revision(sts: StatefulSet) -> str:
@@ -92,10 +106,15 @@ def pod_for(sts: StatefulSet, index: int) -> Pod:
 def compute_status(sts: StatefulSet, pods: list) -> dict:
     live = [p for p in pods if p.deletion_timestamp is None]
     ready = sum(1 for p in live if is_ready(p))
-    rev = revision(sts)
+    update = revision(sts)
+    updated = sum(1 for p in live if pod_revision(p) == update)
+    # The current revision stays the old template's until every pod runs the new one.
+    current = (sts.status or {}).get("currentRevision") or update
+    if updated == len(live) or not any(pod_revision(p) == current for p in live):
+        current = update
     return {"observedGeneration": sts.generation, "replicas": len(live), "readyReplicas": ready,
-            "currentReplicas": len(live), "updatedReplicas": len(live), "currentRevision": rev,
-            "updateRevision": rev, "collisionCount": 0, "availableReplicas": ready}
+            "currentReplicas": sum(1 for p in live if pod_revision(p) == current), "updatedReplicas": updated,
+            "currentRevision": current, "updateRevision": update, "collisionCount": 0, "availableReplicas": ready}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -113,8 +132,11 @@ def reconcile(pg: Playground, key: str) -> int:
     b = Batch(pg, ACTOR)
     if sts.deletion_timestamp is None:
         start = int((spec.get("ordinals") or {}).get("start", 0) or 0)
+        strategy = spec.get("updateStrategy") or {}
+        partition = None if strategy.get("type") == "OnDelete" else int(
+            (strategy.get("rollingUpdate") or {}).get("partition", 0) or 0)
         p = plan(int(spec.get("replicas", 1) or 0), by_ordinal, spec.get("podManagementPolicy") == "Parallel",
-                 start)
+                 start, revision(sts), partition)
         taken = set(Pod.objects.filter(playground=pg, namespace=namespace,
                                        name__in=[f"{sts.name}-{i}" for i in p.create])
                     .values_list("name", flat=True))
@@ -128,8 +150,10 @@ def reconcile(pg: Playground, key: str) -> int:
             owned.append(pod)
         for i in p.delete:
             pod = by_ordinal[i]
-            stage_delete(b, pod, f"{ACTOR} deleted pod {pod.name}: StatefulSet {sts.name} wants "
-                                 f"{spec.get('replicas')} replicas (highest ordinal first)")
+            why = (f"it runs an older template than {revision(sts)} (rolling update, highest ordinal first)"
+                   if i < start + int(spec.get("replicas", 1) or 0) else
+                   f"StatefulSet {sts.name} wants {spec.get('replicas')} replicas (highest ordinal first)")
+            stage_delete(b, pod, f"{ACTOR} deleted pod {pod.name}: {why}")
             _event(b, sts, "SuccessfulDelete", f"delete Pod {pod.name} in StatefulSet {sts.name} successful")
     status = compute_status(sts, owned)
     if status != (sts.status or {}) or len(b):
