@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
 
@@ -20,24 +19,10 @@ def served(tmp_path_factory):
     yield from serve(tmp_path_factory, "kubectl-kinds")
 
 
-def until(check, what: str, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"still waiting for {what}")
-
-
 def test_it_runs_a_job_created_with_kubectl_to_completion(served):
     assert ok(served, "create", "job", "hello", "--image=busybox").strip() == "job.batch/hello created"
-
-    def complete():
-        header, rows = table(ok(served, "get", "jobs"))
-        return (header, rows) if rows and rows[0][1] == "Complete" else None
-
-    header, rows = until(complete, "job hello to complete")
+    ok(served, "wait", "--for=condition=complete", "job/hello", "--timeout=60s", timeout=70)
+    header, rows = table(ok(served, "get", "jobs"))
     assert header == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
     assert rows[0][:3] == ["hello", "Complete", "1/1"] and re.fullmatch(AGE, rows[0][4])
     _, pods = table(ok(served, "get", "pods", "-l", "job-name=hello"))
@@ -72,7 +57,7 @@ def test_it_runs_a_pod_using_a_configmap_and_a_secret(served):
     path = served.home / "configured.json"
     path.write_text(json.dumps(pod))
     assert ok(served, "apply", "-f", str(path)).strip() == "pod/configured created"
-    until(lambda: "Running" in ok(served, "get", "pod", "configured"), "pod configured to run")
+    ok(served, "wait", "--for=condition=Ready", "pod/configured", "--timeout=60s", timeout=70)
     env = served.kubectl("exec", "configured", "--", "env").stdout.splitlines()
     assert "COLOR=blue" in env and "PASSWORD=s3cret" in env
 
@@ -98,13 +83,9 @@ def test_it_scales_a_statefulset_from_zero_to_three_in_order(served):
     path.write_text(json.dumps(STATEFULSET))
     assert ok(served, "apply", "-f", str(path)).strip() == "statefulset.apps/web created"
     assert ok(served, "scale", "statefulset", "web", "--replicas=3").strip() == "statefulset.apps/web scaled"
-
-    def ready():
-        header, rows = table(ok(served, "get", "statefulset", "web"))
-        return (header, rows) if rows[0][1] == "3/3" else None
-
-    header, _ = until(ready, "statefulset web to be ready")
-    assert header == ["NAME", "READY", "AGE"]
+    ok(served, "rollout", "status", "statefulset/web", "--timeout=60s", timeout=70)
+    header, rows = table(ok(served, "get", "statefulset", "web"))
+    assert header == ["NAME", "READY", "AGE"] and rows[0][:2] == ["web", "3/3"]
     _, pods = table(ok(served, "get", "pods", "-l", "app=nginx"))
     assert [p[0] for p in pods] == ["web-0", "web-1", "web-2"] and {p[2] for p in pods} == {"Running"}
     events = json.loads(ok(served, "get", "events", "--field-selector", "involvedObject.name=web", "-o", "json"))
@@ -120,17 +101,15 @@ def test_it_answers_auth_can_i_for_the_playgrounds_admin(served):
 
 def test_it_shows_top_nodes_and_pods(served):
     ok(served, "create", "deployment", "busy", "--image=nginx", "--replicas=2")
+    ok(served, "rollout", "status", "deployment/busy", "--timeout=60s", timeout=70)
     header, nodes = table(ok(served, "top", "nodes"))
     assert header == ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
     assert [n[0] for n in nodes] == ["k8s-master", "k8s-node1", "k8s-node2"]
     assert all(re.fullmatch(r"\d+m", n[1]) and re.fullmatch(r"\d+%", n[2]) and re.fullmatch(r"\d+Mi", n[3])
                for n in nodes)
 
-    def busy_pods():
-        _, rows = table(ok(served, "top", "pods", "-l", "app=busy"))
-        return rows if len(rows) == 2 else None
-
-    rows = until(busy_pods, "both busy pods in top")
+    header, rows = table(ok(served, "top", "pods", "-l", "app=busy"))
+    assert header == ["NAME", "CPU(cores)", "MEMORY(bytes)"] and len(rows) == 2
     assert all(re.fullmatch(rf"busy-\w+-{SUFFIX}", r[0]) and re.fullmatch(r"\d+m", r[1])
                and re.fullmatch(r"\d+Mi", r[2]) for r in rows)
 

@@ -112,27 +112,34 @@ def test_it_parses_a_created_daemonset(api):
 
 
 def test_it_lets_a_quiet_watch_be_stopped(api):
+    import functools
     import threading
 
     core = client.CoreV1Api(api)
     core.create_namespace({"metadata": {"name": "quiet"}})
+    answered = threading.Event()
+
+    @functools.wraps(core.list_namespaced_config_map)
+    def listing(*args, **kwargs):
+        # Returns once the response's status and headers have arrived, before any event.
+        resp = core.list_namespaced_config_map(*args, **kwargs)
+        answered.set()
+        return resp
+
     w = watch.Watch()
     seen = []
 
     def run():
         try:
-            for event in w.stream(core.list_namespaced_config_map, "quiet"):
+            for event in w.stream(listing, "quiet"):
                 seen.append(event)
         except Exception:  # noqa: BLE001 — stop() shuts the socket; the read under it may end in an error
             pass
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    # The response (headers) arrives although no event ever comes: only then has the client something to stop.
-    deadline = time.monotonic() + 30
-    while getattr(w, "_resp", None) is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert getattr(w, "_resp", None) is not None
+    # Without the headers at once the client has no response to stop and the stream never ends.
+    assert answered.wait(timeout=30)
     w.stop()
     thread.join(timeout=30)
     assert not thread.is_alive() and seen == []
