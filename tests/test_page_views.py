@@ -115,6 +115,40 @@ def test_it_explains_why_a_pod_exists(cluster, client):
     assert "Running at" in html
 
 
+def test_it_explains_why_a_replicaset_exists(cluster, client):
+    from cluster_core import runtime
+    from cluster_core.models import ReplicaSet
+
+    post(client, "deploy", name="test1", image="nginx", replicas="2")
+    runtime.settle(cluster)
+    rs = ReplicaSet.objects.get(name__startswith="test1-")
+    html = client.get(f"/p/default/why/ReplicaSet/default/{rs.name}").content.decode()
+    assert f"Why does ReplicaSet {rs.name} exist?" in html
+    own = html.index(f"kube-controller-manager (deployment controller) created ReplicaSet {rs.name} for "
+                     "Deployment test1 with 2 replicas")
+    cause = html.index("asked kube-apiserver to create Deployment test1 (2 replicas of nginx)")
+    assert cause < own  # the owner's write first, then the write that made it
+    assert "kube-scheduler" not in html  # a ReplicaSet's chain stops at what made it, not its pods
+
+
+def test_it_explains_why_a_service_exists_and_what_it_selects(cluster, client):
+    from cluster_core import runtime
+    from cluster_core.models import Endpoints, Service
+
+    post(client, "deploy", name="test1", image="nginx", replicas="2")
+    runtime.settle(cluster)
+    post(client, "expose", name="test1", port="80", type="NodePort")
+    runtime.settle(cluster)
+    node_port = Service.objects.get(name="test1").spec["ports"][0]["nodePort"]
+    ips = sorted(a["ip"] for s in Endpoints.objects.get(name="test1").spec["subsets"] for a in s["addresses"])
+    html = client.get("/p/default/why/Service/default/test1").content.decode()
+    created = html.index(f"asked kube-apiserver to create Service test1 (80:{node_port}/TCP)")
+    endpoints = html.index(f"kube-controller-manager (endpoints controller) set the endpoints of Service test1 to "
+                           f"{', '.join(ips)}; kube-proxy on every node follows")
+    assert created < endpoints
+    assert "app=test1" in html  # the selector the endpoints follow
+
+
 def test_it_runs_a_terminal_line(cluster, client):
     response = client.post("/p/default/terminal", {"line": "kubectl get nodes"}, **HX)
     html = response.content.decode()
