@@ -283,12 +283,47 @@ def _client_step(c: dict) -> str:
              "revision %(rev)s") % values
 
 
+# Controllers whose pods belong to an owner other than a ReplicaSet, and the kinds they look after.
+WORKLOAD_CONTROLLERS = ("job-controller", "cronjob-controller", "statefulset-controller", "serviceaccount-controller")
+
+
+def _workload_step(c: dict) -> str | None:
+    """Steps of the Job, CronJob, StatefulSet, ReplicationController and ServiceAccount controllers."""
+    kind, name, obj, actor = c["kind"], c["name"], c.get("object") or {}, c["actor"]
+    owner = owner_of(obj)
+    values = {"who": _who(actor), "name": name, "owner": owner.get("name", ""), "owner_kind": owner.get("kind", ""),
+              "kind": kind, "namespace": _meta(obj).get("namespace", "")}
+    deleting = c["type"] == "DELETED" or bool(_meta(obj).get("deletionTimestamp"))
+    if kind in ("Pod", "Job") and values["owner_kind"] in ("Job", "StatefulSet", "ReplicationController", "CronJob"):
+        if deleting:
+            return _("%(who)s deleted %(kind)s %(name)s of %(owner_kind)s %(owner)s") % values
+        if c["type"] == "ADDED":
+            return _("%(who)s created %(kind)s %(name)s for %(owner_kind)s %(owner)s") % values
+    if kind in ("StatefulSet", "ReplicationController"):
+        st = _status(obj)
+        values.update(ready=st.get("readyReplicas", 0), total=st.get("replicas", 0))
+        return _("%(who)s updated the status of %(kind)s %(name)s: %(ready)s of %(total)s pods ready") % values
+    if kind == "Job":
+        st, spec = _status(obj), _spec(obj)
+        values.update(succeeded=st.get("succeeded", 0), completions=spec.get("completions") or 1)
+        return _("%(who)s updated the status of Job %(name)s: %(succeeded)s of %(completions)s pods "
+                 "succeeded") % values
+    if kind == "ServiceAccount" and c["type"] == "ADDED":
+        return _("%(who)s created ServiceAccount %(name)s in namespace %(namespace)s") % values
+    return None
+
+
 def _controller_step(c: dict) -> str:
     kind, name, obj, actor = c["kind"], c["name"], c.get("object") or {}, c["actor"]
     values = {"who": _who(actor), "name": name, "owner": owner_of(obj).get("name", "")}
     deleting = c["type"] == "DELETED" or bool(_meta(obj).get("deletionTimestamp"))
     if actor == "garbage-collector":
         return _("%(who)s deleted %(kind)s %(name)s: its owner is gone") % {**values, "kind": kind}
+    if actor in WORKLOAD_CONTROLLERS or owner_of(obj).get("kind") == "ReplicationController" or kind in (
+            "StatefulSet", "ReplicationController", "Job"):
+        told = _workload_step(c)
+        if told:
+            return told
     if kind == "ReplicaSet" and actor == "deployment-controller":
         values["replicas"] = _spec(obj).get("replicas", 0)
         if c["type"] == "ADDED":

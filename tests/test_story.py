@@ -171,3 +171,15 @@ def test_it_leaves_out_fields_an_entry_shares_with_the_one_before_and_restores_t
     assert lean[1] == {"rev": 2, "type": "ADDED", "kind": "Event", "name": "a.1"}
     assert lean[2] == {"rev": 3, "kind": "Pod", "name": "a", "step": "two"}
     assert story.uncarry(lean) == items
+
+
+def test_it_tells_what_the_job_and_statefulset_controllers_did():
+    pod = {"metadata": {"name": "web-0", "ownerReferences": [{"kind": "StatefulSet", "name": "web",
+                                                              "controller": True}]}}
+    added = {"kind": "Pod", "name": "web-0", "type": "ADDED", "actor": "statefulset-controller", "object": pod}
+    assert story.step_text(added) == "kube-controller-manager (statefulset controller) created Pod web-0 for " \
+                                     "StatefulSet web"
+    job = {"metadata": {"name": "pi"}, "spec": {"completions": 3}, "status": {"succeeded": 2}}
+    status = {"kind": "Job", "name": "pi", "type": "MODIFIED", "actor": "job-controller", "object": job}
+    assert story.step_text(status) == "kube-controller-manager (job controller) updated the status of Job pi: 2 " \
+                                      "of 3 pods succeeded"
