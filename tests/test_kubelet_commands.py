@@ -128,3 +128,34 @@ def test_it_restarts_a_container_whose_liveness_probe_fails(pg):
     pod = Pod.objects.get(playground=pg, name="sick")
     reasons = set(Event.objects.filter(playground=pg, involved_uid=pod.uid).values_list("spec__reason", flat=True))
     assert {"Unhealthy", "Killing"} <= reasons
+
+
+def test_it_restarts_the_documentations_liveness_example_once_its_file_is_gone(pg, fake_clock):
+    # kubernetes.io's "Define a liveness command": healthy for 30 s, then `cat /tmp/healthy` fails.
+    run_pod(pg, "liveness-exec", {
+        "image": "busybox", "args": ["/bin/sh", "-c", "touch /tmp/healthy; sleep 30; rm -f /tmp/healthy; sleep 600"],
+        "livenessProbe": {"exec": {"command": ["cat", "/tmp/healthy"]}, "initialDelaySeconds": 5,
+                          "periodSeconds": 5}})
+    runtime.settle(pg, horizon=40)
+    pod = Pod.objects.get(playground=pg, name="liveness-exec")
+    started = clock.parse_rfc3339(pod.status["containerStatuses"][0]["state"]["running"]["startedAt"])
+    # Fails from second 30 on; three failures 5 s apart: killed at second 45 of its run, a stored due-time.
+    assert (pod.requeue_at - started).total_seconds() == 45
+    fake_clock.advance(44)
+    runtime.settle(pg, horizon=0)
+    assert status(pg, "liveness-exec")["containerStatuses"][0]["restartCount"] == 0
+    fake_clock.advance(2)
+    runtime.settle(pg, horizon=0)
+    assert status(pg, "liveness-exec")["containerStatuses"][0]["restartCount"] == 1
+    pod = Pod.objects.get(playground=pg, name="liveness-exec")
+    unhealthy = Event.objects.get(playground=pg, involved_uid=pod.uid, spec__reason="Unhealthy")
+    assert unhealthy.spec["message"] == "Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory"
+
+
+def test_it_shows_exec_the_files_the_main_process_wrote(pg):
+    from cluster_core.api.streams import open_session
+
+    run_pod(pg, "writer", {"image": "busybox", "command": ["sh", "-c", "echo hello > /tmp/greeting; sleep 3600"]})
+    runtime.settle(pg)
+    session, problem = open_session(pg, "default", "writer", "exec", {"command": ["cat", "/tmp/greeting"]})
+    assert problem == "" and session.start() == [(1, b"hello\n")]

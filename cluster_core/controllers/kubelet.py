@@ -409,9 +409,7 @@ class Sync:
                       if ((cs.get("state") or {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff"]
             return float(crash_backoff(max(counts, default=0) + 1))
         if stage.delay == "liveness":
-            probes = [c.get("livenessProbe") or {} for c in containers(pod) if self.probe_failure(pod, c)]
-            return float(max((p.get("initialDelaySeconds", 0) + p.get("periodSeconds", 10)
-                              * p.get("failureThreshold", 3) for p in probes), default=0))
+            return max(0.0, (self.kill_at(pod) or 0.0) - self.elapsed(pod))
         # "backoff": 10s, 20s, 40s … capped at 5 minutes, counted by the BackOff events already recorded.
         return float(min(BACKOFF_FIRST * 2 ** max(rec.count("BackOff") - 1, 0), BACKOFF_MAX))
 
@@ -424,7 +422,7 @@ class Sync:
             return facts
         if facts["state"] == "Running":
             facts["exits"] = any(not r.forever for r in self.mains(pod).values())
-            facts["live"] = not any(self.probe_failure(pod, c) for c in containers(pod))
+            facts["live"] = self.kill_at(pod) is None
         elif facts["state"] == "Exited":
             facts["restarts"] = restarts_after(pod, (pod.status or {}).get("containerStatuses") or [])
         return facts
@@ -435,16 +433,60 @@ class Sync:
             del pod.__dict__[key]
 
     def snapshot(self, pod: Pod, c: dict):
+        """The container as it starts (its main process's own files come from `mains`)."""
         key = ("_snap", c["name"])
         if key not in pod.__dict__:
-            pod.__dict__[key] = world.snapshot(self.pg, pod, c["name"])
+            pod.__dict__[key] = world.snapshot(self.pg, pod, c["name"], with_main_files=False)
         return pod.__dict__[key]
 
-    def shell(self, pod: Pod, c: dict):
+    def shell(self, pod: Pod, c: dict, seconds: float | None = None):
+        """A shell in the container; at `seconds` into its run, it sees the files its main process left."""
+        from ..shells.container import at_time
         from ..shells.sh import Shell
 
         snap = self.snapshot(pod, c)
+        if seconds is not None:
+            run = self.mains(pod).get(c["name"])
+            snap = at_time(snap, run.timeline if run else (), seconds)
         return Shell(snap, world.ClusterNetwork(self.pg, snap), lambda: self.now)
+
+    def elapsed(self, pod: Pod) -> float:
+        """Seconds since the containers (last) started."""
+        starts = [clock.parse_rfc3339(((cs.get("state") or {}).get("running") or {}).get("startedAt"))
+                  for cs in (pod.status or {}).get("containerStatuses") or []]
+        starts = [t for t in starts if t is not None]
+        return max(0.0, (self.now - max(starts)).total_seconds()) if starts else 0.0
+
+    def kill_at(self, pod: Pod) -> float | None:
+        """The second of the run at which a failing liveness probe gets a container killed — failureThreshold
+        failures, periodSeconds apart — unless its process ends by itself before (None)."""
+        kills = []
+        for c in containers(pod):
+            at = self.fails_at(pod, c)
+            if at is not None:
+                probe = c["livenessProbe"]
+                kills.append(at + probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3))
+        if not kills:
+            return None
+        ends = [r.seconds for r in self.mains(pod).values() if not r.forever]
+        if ends and max(ends) <= min(kills):
+            return None
+        return min(kills)
+
+    def fails_at(self, pod: Pod, c: dict) -> float | None:
+        """The second of the container's run from which its liveness probe fails (None: it never does)."""
+        probe = c.get("livenessProbe")
+        if not probe:
+            return None
+        key = ("_fails_at", c["name"])
+        if key not in pod.__dict__:
+            ip = (pod.status or {}).get("podIP") or ""
+            initial = float(probe.get("initialDelaySeconds", 0))
+            run = self.mains(pod).get(c["name"])
+            moments = [initial] + [t for t in process.changes(run.timeline if run else ()) if t > initial]
+            pod.__dict__[key] = next((t for t in moments
+                                      if process.probe(probe, c, ip, lambda t=t: self.shell(pod, c, t))), None)
+        return pod.__dict__[key]
 
     def mains(self, pod: Pod) -> dict[str, process.MainRun]:
         kept = pod.__dict__.get("_mains")
@@ -468,7 +510,7 @@ class Sync:
         key = ("_probe", kind, c["name"])
         if key not in pod.__dict__:
             pod.__dict__[key] = process.probe(probe, c, (pod.status or {}).get("podIP") or "",
-                                              lambda: self.shell(pod, c))
+                                              lambda: self.shell(pod, c, self.elapsed(pod)))
         return pod.__dict__[key]
 
     def unready(self, pod: Pod) -> frozenset[str]:
@@ -482,7 +524,7 @@ class Sync:
             mains = self.mains(pod)
             return [c for c in found if not mains[c["name"]].forever]
         if stage.name == "liveness-failed":
-            return [c for c in found if self.probe_failure(pod, c)]
+            return [c for c in found if self.fails_at(pod, c) is not None]
         if stage.name in ("crash", "restart"):
             st = {cs.get("name"): cs.get("state") or {} for cs in (pod.status or {}).get("containerStatuses") or []}
             return [c for c in found if "terminated" in st.get(c["name"], {})

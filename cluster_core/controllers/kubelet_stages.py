@@ -71,7 +71,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("ready", {"deleting": False, "state": "Starting"}, "start", "Running", (),
           "reports pod {pod} Running at {ip}"),
     # A main process that runs to an exit code (`kubectl run … -- echo hi`): it exits after its running time.
-    Stage("exit", {"deleting": False, "state": "Running", "exits": True}, "run", "Exited", (),
+    Stage("exit", {"deleting": False, "state": "Running", "exits": True, "live": True}, "run", "Exited", (),
           "saw container {container} of pod {pod} exit with code {code}"),
     # Under restartPolicy Always (or OnFailure after a failure) the kubelet restarts it, backing off 10s, 20s, 40s …
     # up to 5 minutes between restarts.
@@ -87,7 +87,8 @@ STAGES: tuple[Stage, ...] = (
          EventSpec("Normal", "Started", "Started container {container}")),
         "restarted container {container} of pod {pod}",
     ),
-    # A failing liveness probe: the kubelet kills the container and starts it again.
+    # A liveness probe that fails (before the process would end by itself): the kubelet kills the container and
+    # starts it again.
     Stage(
         "liveness-failed", {"deleting": False, "state": "Running", "live": False}, "liveness", "Exited",
         (EventSpec("Warning", "Unhealthy", "Liveness probe failed: {probe}"),

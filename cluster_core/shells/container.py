@@ -10,6 +10,7 @@ entry over an earlier one). Volumes mounted from ConfigMaps and Secrets appear a
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -42,6 +43,20 @@ class Container:
     @property
     def hostname(self) -> str:
         return self.pod[:63]
+
+
+def at_time(c: Container, timeline, seconds: float) -> Container:
+    """The container as its main process left it `seconds` into its run: the files it had written by then, less
+    those it had removed."""
+    files = dict(c.files)
+    for t, path, text in timeline:
+        if t > seconds:
+            break
+        if text is None:
+            files.pop(path, None)
+        else:
+            files[path] = text
+    return dataclasses.replace(c, files=files)
 
 
 def _env_name(service: str) -> str:

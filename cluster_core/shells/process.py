@@ -30,6 +30,8 @@ class MainRun:
     forever: bool = False
     # Set when the runtime could not start the program at all.
     start_error: str = ""
+    # The files it wrote (text) or removed (None), each at the second of its run it did so.
+    timeline: tuple[tuple[float, str, str | None], ...] = ()
 
 
 FOREVER = MainRun(forever=True)
@@ -82,17 +84,24 @@ def run(shell: Shell, argv: list[str]) -> MainRun:
             "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create "
             f'failed: unable to start container process: exec: "{program}": executable file not found in $PATH: '
             "unknown"))
+    shell.timeline = []
     script = _script(tuple(argv))
     if script is not None and LOOP.match(script):
         once = shell.script(LOOP.match(script)["body"].replace(";", "\n"))
-        return MainRun(out=once.out + once.err, forever=True)
+        return MainRun(out=once.out + once.err, forever=True, timeline=tuple(shell.timeline))
     if _serves(shell.container.image, tuple(argv)):
         return MainRun(forever=True)
     try:
         out = shell.execute(list(argv))
     except _Exit as stop:
-        return MainRun(code=stop.code)
-    return MainRun(out=out.out + out.err, code=out.code, seconds=out.seconds, forever=out.forever)
+        return MainRun(code=stop.code, timeline=tuple(shell.timeline))
+    return MainRun(out=out.out + out.err, code=out.code, seconds=out.seconds, forever=out.forever,
+                   timeline=tuple(shell.timeline))
+
+
+def changes(timeline) -> list[float]:
+    """The moments of a run at which its files change."""
+    return sorted({t for t, _, _ in timeline})
 
 
 def probe(spec: dict, container: dict, pod_ip: str, shell: Callable[[], Shell]) -> str:

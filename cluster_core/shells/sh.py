@@ -90,6 +90,10 @@ class Shell:
         self.status = 0
         self.written: dict[str, str] = {}
         self.removed: set[str] = set()
+        # The seconds this process has slept so far, shared with the shells it starts (`sh -c`), and — when
+        # kept — the files it wrote or removed at each of those moments (a main process's file timeline).
+        self.clock: list[float] = [0.0]
+        self.timeline: list[tuple[float, str, str | None]] | None = None
         self.made: set[str] = set()
         self.line_no = 0
         # Nested shells started interactively (`sh` typed at the prompt): `exit` leaves the innermost one.
@@ -263,8 +267,7 @@ class Shell:
                 if target != "/dev/null":
                     path = self.path(target)
                     old = (self.read(path) or "") if op == ">>" else ""
-                    self.written[path] = old + text
-                    self.removed.discard(path)
+                    self.write(path, old + text)
                 if fd == "2":
                     out.err = ""
                 else:
@@ -284,6 +287,18 @@ class Shell:
         if path in self.written:
             return self.written[path]
         return self.container.files.get(path)
+
+    def write(self, path: str, text: str) -> None:
+        self.written[path] = text
+        self.removed.discard(path)
+        if self.timeline is not None:
+            self.timeline.append((self.clock[0], path, text))
+
+    def remove(self, path: str) -> None:
+        self.removed.add(path)
+        self.written.pop(path, None)
+        if self.timeline is not None:
+            self.timeline.append((self.clock[0], path, None))
 
     def _entries(self) -> set[str]:
         paths = (set(self.container.files) | set(self.written)) - self.removed
@@ -456,6 +471,7 @@ class Shell:
             if not m:
                 return Output(err=f"sleep: invalid number '{a}'\n", code=1)
             total += float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+        self.clock[0] += total
         return Output(seconds=total)
 
     def cmd_cat(self, args, stdin):
@@ -526,8 +542,7 @@ class Shell:
     def cmd_touch(self, args, stdin):
         for a in args:
             if self.read(a) is None:
-                self.written[self.path(a)] = ""
-                self.removed.discard(self.path(a))
+                self.write(self.path(a), "")
         return Output()
 
     def cmd_rm(self, args, stdin):
@@ -540,8 +555,7 @@ class Shell:
                     err += f"rm: can't remove '{a}': No such file or directory\n"
                     code = 1
                 continue
-            self.removed.add(self.path(a))
-            self.written.pop(self.path(a), None)
+            self.remove(self.path(a))
         return Output(err=err, code=code)
 
     def _input(self, args, stdin) -> tuple[str, Output | None]:
@@ -644,13 +658,14 @@ class Shell:
                 return Output(err=f"{program}: -c: option requires an argument\n", code=2)
             child = Shell(self.container, self.net, self.now, program, self.tty)
             child.vars, child.cwd, child.written = dict(self.vars), self.cwd, self.written
+            child.removed, child.clock, child.timeline = self.removed, self.clock, self.timeline
             return child.script(args[1], stdin)
         if args:
             content = self.read(args[0])
             if content is None:
                 return Output(err=f"{program}: can't open '{args[0]}': No such file or directory\n", code=2)
             child = Shell(self.container, self.net, self.now, program, self.tty)
-            child.vars, child.cwd = dict(self.vars), self.cwd
+            child.vars, child.cwd, child.clock, child.timeline = dict(self.vars), self.cwd, self.clock, self.timeline
             return child.script(content, stdin)
         if self.tty:
             # An interactive shell inside this one: its prompt until `exit`.
@@ -734,7 +749,7 @@ class Shell:
             if include or head:
                 text = _headers(got, self.now()) + text
             if output and output != "-":
-                self.written[self.path(output)] = text
+                self.write(self.path(output), text)
                 continue
             out += text
         return Output(out=out, err=err, code=code)
@@ -803,8 +818,7 @@ class Shell:
                 if not quiet:
                     err += f"saving to '{name}'\n{name:<20} 100% |********************************|   " \
                            f"{len(got.body.encode())}  0:00:00 ETA\n'{name}' saved\n"
-                self.written[self.path(name)] = got.body
-                self.removed.discard(self.path(name))
+                self.write(self.path(name), got.body)
         return Output(out=out, err=err, code=code)
 
 

@@ -14,14 +14,27 @@ import ipaddress
 from .. import clock, kube_proxy
 from ..models import ConfigMap, Playground, Pod, Secret, Service
 from . import container as containers
-from .sh import Http
+from . import process
+from .sh import Http, Shell
 
 
 def _secrets(pg: Playground, namespace: str) -> dict[str, dict]:
     return {s.name: s.to_k8s() for s in Secret.objects.filter(playground=pg, namespace=namespace)}
 
 
-def snapshot(pg: Playground, pod: Pod, container: str) -> containers.Container:
+def snapshot(pg: Playground, pod: Pod, container: str, at: dt.datetime | None = None,
+             with_main_files: bool = True) -> containers.Container:
+    """The container as a process started in it at `at` (now) sees it, with the files its main process has
+    written by then (run again here, without its network: it is deterministic)."""
+    snap = _snapshot(pg, pod, container)
+    spec = next((c for c in (pod.spec or {}).get("containers") or [] if c.get("name") == container), {})
+    if not with_main_files or snap.started is None or process.serves(spec):
+        return snap
+    run = process.run(Shell(snap, now=lambda: at or clock.now()), snap.main)
+    return containers.at_time(snap, run.timeline, ((at or clock.now()) - snap.started).total_seconds())
+
+
+def _snapshot(pg: Playground, pod: Pod, container: str) -> containers.Container:
     body = pod.to_k8s()
     started = clock.parse_rfc3339((body.get("status") or {}).get("startTime")) or pod.creation_timestamp
     services = [s.to_k8s() for s in Service.objects.filter(playground=pg, namespace=pod.namespace)
