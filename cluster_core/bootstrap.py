@@ -138,19 +138,26 @@ def static_pod(component: str, master: Node) -> Pod:
 
 def create_playground(slug: str, tempo: str = "realtime") -> Playground:
     """Create a playground and boot the seed's cluster in it; the coredns Deployment converges at once."""
-    with transaction.atomic():
+    from . import nudge
+
+    with nudge.capture() as seeded, transaction.atomic():
         pg = Playground.objects.create(slug=slug, tempo="instant")
         seed(pg)
-    return converge(pg, tempo)
+    return converge(pg, tempo, set(seeded))
 
 
-def converge(pg: Playground, tempo: str) -> Playground:
+def converge(pg: Playground, tempo: str, seeded: set[tuple[str, str]] | None = None) -> Playground:
     """Run the loops at tempo instant until the seed's cluster is up (every system pod Running), then set `tempo`.
-    The loops' own nudges are not sent meanwhile: this call is what runs them."""
+    The loops' own nudges are not sent meanwhile: this call is what runs them, from what the seed's writes nudged
+    (`seeded`) — as the workers would — without a first or a last full look (the ticker's first resync of a
+    playground it has not seen yet is that look)."""
     from . import nudge, runtime
 
     with nudge.quiet_loops():
-        runtime.settle(pg)
+        if seeded is None:
+            runtime.settle(pg)
+        else:
+            runtime.settle(pg, targets=seeded, confirm=False)
     Playground.objects.filter(pk=pg.pk).update(tempo=tempo)
     pg.refresh_from_db()
     return pg

@@ -14,11 +14,11 @@ from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 
-from . import bootstrap, clock
+from . import bootstrap, nudge
+from .idle import DEFAULT, idle_limit, remove_idle
 from .models import Change, KubeObject, Playground, new_link
 from .writes import Batch
 
-DEFAULT = "default"
 ACTOR = "kubeplay"
 
 
@@ -43,10 +43,6 @@ class Access:
 
 def cap() -> int:
     return int(getattr(settings, "KUBEPLAY_MAX_PLAYGROUNDS", 500))
-
-
-def idle_limit() -> dt.timedelta:
-    return dt.timedelta(seconds=float(getattr(settings, "KUBEPLAY_IDLE_SECONDS", 24 * 3600)))
 
 
 def start(tempo: str = "realtime") -> Playground:
@@ -90,7 +86,7 @@ def reset(pg: Playground) -> Playground:
     (watches and pages see each DELETED), then the seed is written again and converged at tempo instant; the
     playground keeps its tempo, its pause and its revision counter (revisions only ever grow)."""
     tempo = pg.tempo
-    with transaction.atomic():
+    with nudge.capture() as seeded, transaction.atomic():
         Playground.objects.filter(pk=pg.pk).update(tempo="instant")
         b = Batch(pg, ACTOR)
         for model in object_models():
@@ -102,16 +98,9 @@ def reset(pg: Playground) -> Playground:
         for model, field in owned_rows():
             model.objects.filter(**{field: pg}).delete()
         bootstrap.seed(pg)
-    pg = bootstrap.converge(pg, tempo)
+    pg = bootstrap.converge(pg, tempo, set(seeded))
     touch(pg)
     return pg
 
 
-def remove_idle(now: dt.datetime | None = None) -> int:
-    """Remove the playgrounds nobody used for `idle_limit()`, with everything they own (the default one stays)."""
-    cutoff = (now or clock.now()) - idle_limit()
-    removed = 0
-    for pk in Playground.objects.filter(last_active_at__lt=cutoff).exclude(slug=DEFAULT).values_list("pk", flat=True):
-        with transaction.atomic():
-            removed += bool(Playground.objects.filter(pk=pk, last_active_at__lt=cutoff).delete()[0])
-    return removed
+__all__ = ["DEFAULT", "Access", "Full", "cap", "find", "idle_limit", "remove_idle", "reset", "start", "touch"]

@@ -167,13 +167,14 @@ def next_due(pg: Playground):
 
 
 def settle(pg: Playground, max_rounds: int = 500, advance_clock: bool = True, horizon: float = 600,
-           after_round=None, targets: set[tuple[str, str]] | None = None) -> int:
+           after_round=None, targets: set[tuple[str, str]] | None = None, confirm: bool = True) -> int:
     """Run the loops until the cluster is converged. With a FakeClock, time jumps to each stored due-time.
 
     Time jumps at most `horizon` seconds past the start: a pod in ImagePullBackOff has a due-time forever.
     `after_round(pg)`, if given, is called after every round (an observer: it must not write). `targets`, if
     given, are the (loop, key) nudges to start from — what a write nudged, as the workers receive it — instead
-    of a first full look.
+    of a first full look. `confirm=False` leaves out the final full look (a caller that knows every write's
+    nudges were followed: the resync does that look later).
     """
     rounds = 0
     fake = isinstance(clock.current(), clock.FakeClock)
@@ -192,7 +193,7 @@ def settle(pg: Playground, max_rounds: int = 500, advance_clock: bool = True, ho
             if wrote:
                 targets = set(nudged) | due_targets(pg)
                 continue
-            if targets is not None:
+            if targets is not None and confirm:
                 targets = None
                 continue
             due = next_due(pg)

@@ -12,16 +12,18 @@ import time
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
+from django.db.models import F
 
-from . import checkpoint, clock, feed, nudge, runtime
+from . import checkpoint, clock, feed, idle, nudge, runtime
 from .models import Node, Playground, Pod
 
 log = logging.getLogger(__name__)
 
-RESYNC_SECONDS = 5.0
+RESYNC_SECONDS = idle.RESYNC_SECONDS
 DUE_POLL_SECONDS = 0.1
 COMPACT_SECONDS = 60.0
 CHECKPOINT_SECONDS = 2.0
+SWEEP_SECONDS = 600.0
 
 
 def due_targets() -> dict[int, set[tuple[str, str]]]:
@@ -32,7 +34,9 @@ def due_targets() -> dict[int, set[tuple[str, str]]]:
         .values_list("playground_id", "node_name")
         .distinct()
     )
-    off = set(Node.objects.filter(powered_off=True).values_list("playground_id", "name"))
+    rows = list(rows)
+    off = set(Node.objects.filter(powered_off=True, playground_id__in={pid for pid, _ in rows}).values_list(
+        "playground_id", "name")) if rows else set()
     for pid, node in rows:
         if (pid, node) in off:
             continue  # its machine is off: nobody is there to act on the due-time
@@ -44,16 +48,23 @@ def due_targets() -> dict[int, set[tuple[str, str]]]:
     for pid, node in Node.objects.filter(lifecycle_due__lte=clock.now(), playground__paused=False).values_list(
             "playground_id", "name"):
         out.setdefault(pid, set()).add((nudge.NODE_LIFECYCLE, node))
-    paused = set(Playground.objects.filter(paused=True).values_list("id", flat=True))
-    for pid, targets in runtime.stored_due_targets().items():
+    stored = runtime.stored_due_targets()
+    # Polled ten times a second: the playgrounds table is read only when something is due.
+    paused = set(Playground.objects.filter(paused=True, id__in=list(stored)).values_list("id", flat=True)) \
+        if stored else set()
+    for pid, targets in stored.items():
         if pid not in paused:
             out.setdefault(pid, set()).update(targets)
     return out
 
 
-def resync_targets() -> dict[int, set[tuple[str, str]]]:
+def resync_targets(seen: dict | None = None, now: float | None = None) -> dict[int, set[tuple[str, str]]]:
+    """Every loop of the playgrounds due a resync: the active ones every tick, the idle ones rarely (`idle`).
+    Without `seen` (the ticker's memory of revisions), every unpaused playground."""
     close_old_connections()
-    ids = Playground.objects.filter(paused=False).values_list("id", flat=True)
+    rows = list(Playground.objects.filter(paused=False).values_list("id", "revision"))
+    ids = [pid for pid, _ in rows] if seen is None else idle.plan_resync(rows, seen, time.monotonic() if now is None
+                                                                        else now)
     return {pid: {(ch, "*") for ch in nudge.LOOP_CHANNELS} for pid in ids}
 
 
@@ -63,20 +74,29 @@ def checkpoint_wal() -> None:
 
 
 def compact_all() -> None:
+    """Compact the feeds that have grown past what is kept (one query finds them; an idle feed is not read)."""
     close_old_connections()
-    for pg in Playground.objects.all():
+    for pg in Playground.objects.filter(revision__gt=F("compacted_revision") + feed.KEEP_REVISIONS):
         feed.compact(pg)
+
+
+def sweep_idle() -> None:
+    close_old_connections()
+    removed = idle.remove_idle()
+    if removed:
+        log.info("removed %s idle playgrounds", removed)
 
 
 async def run(stop: asyncio.Event | None = None) -> None:
     last_resync = 0.0
-    last_compact = last_checkpoint = time.monotonic()
+    last_compact = last_checkpoint = last_sweep = time.monotonic()
+    seen: dict = {}
     while not (stop and stop.is_set()):
         try:
             targets = await sync_to_async(due_targets, thread_sensitive=False)()
             now = time.monotonic()
             if now - last_resync >= RESYNC_SECONDS:
-                for pid, t in (await sync_to_async(resync_targets, thread_sensitive=False)()).items():
+                for pid, t in (await sync_to_async(resync_targets, thread_sensitive=False)(seen)).items():
                     targets.setdefault(pid, set()).update(t)
                 last_resync = now
             for pid, t in targets.items():
@@ -84,6 +104,9 @@ async def run(stop: asyncio.Event | None = None) -> None:
             if now - last_compact >= COMPACT_SECONDS:
                 await sync_to_async(compact_all, thread_sensitive=False)()
                 last_compact = now
+            if now - last_sweep >= SWEEP_SECONDS:
+                await sync_to_async(sweep_idle, thread_sensitive=False)()
+                last_sweep = now
             if now - last_checkpoint >= CHECKPOINT_SECONDS:
                 await sync_to_async(checkpoint_wal, thread_sensitive=False)()
                 last_checkpoint = now

@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Benchmarks: converge (loops), api (the served HTTPS API), live (WebSocket viewers)."
+    help = ("Benchmarks: converge (loops), api (the served HTTPS API), live (WebSocket viewers), playgrounds "
+            "(creation time, idle cost).")
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="which", required=True)
@@ -18,6 +19,11 @@ class Command(BaseCommand):
         live = sub.add_parser("live", help="WebSocket viewers while a deployment scales")
         live.add_argument("--viewers", type=int, default=200)
         live.add_argument("--pods", type=int, default=200)
+        pgs = sub.add_parser("playgrounds", help="start N playgrounds, then the server's CPU and memory while idle")
+        pgs.add_argument("--idle", type=int, default=300, help="how many playgrounds to start and leave idle")
+        pgs.add_argument("--settle", type=float, default=75.0,
+                         help="seconds to wait before measuring (past the 60 s a written playground counts as active)")
+        pgs.add_argument("--window", type=float, default=60.0, help="seconds of idle measured")
 
     def handle(self, *args, **opts):
         which = opts["which"]
@@ -31,6 +37,10 @@ class Command(BaseCommand):
             from playground.bench_api import run
 
             run(self.stdout, pods=opts["pods"], samples=opts["samples"])
+        elif which == "playgrounds":
+            from playground.bench_playgrounds import run
+
+            run(self.stdout, count=opts["idle"], settle=opts["settle"], window=opts["window"])
         else:
             from playground.bench_live import run
 

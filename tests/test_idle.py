@@ -1,0 +1,75 @@
+"""A playground nobody touches costs (almost) nothing: the resync looks at it rarely, its converged loops are never
+woken for nothing, and after the idle limit it is removed with everything it owns."""
+
+import math
+
+import pytest
+
+from cluster_core import idle, nudge, ticker
+from cluster_core.idle import Seen, plan_resync
+from cluster_core.models import Playground
+
+
+def test_it_resyncs_every_playground_the_first_time_it_sees_it():
+    seen = {}
+    assert sorted(plan_resync([(1, 100), (2, 100), (3, 100)], seen, now=0.0)) == [1, 2, 3]
+
+
+def test_it_resyncs_a_playground_on_every_tick_while_it_is_written_to():
+    seen = {}
+    plan_resync([(1, 100), (2, 100)], seen, now=0.0)
+    assert plan_resync([(1, 101), (2, 100)], seen, now=5.0) == [1]
+    assert plan_resync([(1, 101), (2, 100)], seen, now=10.0) == [1]  # still active: written 5 s ago
+
+
+def test_it_stops_resyncing_a_playground_once_it_has_been_quiet_for_a_while():
+    seen = {}
+    plan_resync([(1, 100)], seen, now=0.0)
+    plan_resync([(1, 101)], seen, now=5.0)
+    assert plan_resync([(1, 101)], seen, now=5.0 + idle.ACTIVE_SECONDS) == []
+
+
+def test_it_resyncs_idle_playgrounds_rarely_and_a_ticks_share_at_a_time():
+    rows = [(pid, 100) for pid in range(300)]
+    seen = {}
+    plan_resync(rows, seen, now=0.0)
+    t, looked = 0.0, []
+    while t < idle.IDLE_RESYNC_SECONDS * 2:
+        t += idle.RESYNC_SECONDS
+        picked = plan_resync(rows, seen, now=t)
+        assert len(picked) <= math.ceil(300 * idle.RESYNC_SECONDS / idle.IDLE_RESYNC_SECONDS)
+        looked += picked
+    # Over two idle periods each playground was looked at about twice, none forgotten.
+    assert set(looked) == set(range(300))
+    assert max(looked.count(pid) for pid in range(300)) <= 2
+
+
+def test_it_forgets_a_playground_that_is_gone():
+    seen = {1: Seen(100, -math.inf, 0.0), 2: Seen(100, -math.inf, 0.0)}
+    plan_resync([(1, 100)], seen, now=5.0)
+    assert set(seen) == {1}
+
+
+# The ticker closes stale connections, as a long-running thread must: outside a test's transaction.
+@pytest.mark.django_db(transaction=True)
+def test_it_sends_the_resync_only_to_the_active_playgrounds(cluster, fake_clock):
+    from cluster_core import actions, playgrounds
+
+    other = playgrounds.start()
+    seen = {}
+    assert set(ticker.resync_targets(seen, now=0.0)) == {cluster.pk, other.pk}
+    actions.deploy(cluster, "test1", "nginx", 1)
+    targets = ticker.resync_targets(seen, now=5.0)
+    assert set(targets) == {cluster.pk}
+    assert targets[cluster.pk] == {(ch, "*") for ch in nudge.LOOP_CHANNELS}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_leaves_out_paused_playgrounds_from_the_resync(cluster):
+    Playground.objects.filter(pk=cluster.pk).update(paused=True)
+    assert ticker.resync_targets({}, now=0.0) == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_has_no_due_time_to_wake_in_a_converged_playground(cluster):
+    assert cluster.pk not in ticker.due_targets()
