@@ -95,6 +95,8 @@ class Playground(models.Model):
     max_pods = models.IntegerField(default=5000)
     max_nodes = models.IntegerField(default=100)
     max_objects = models.IntegerField(default=10000)
+    # API requests a minute (`api.ratelimit`); kubectl's busiest commands send a few dozen.
+    max_requests_per_minute = models.IntegerField(default=3000)
     created_at = models.DateTimeField(default=clock.now)
     # The read-only link (/p/<read_token>/): watch the playground, change nothing, no kubeconfig.
     read_token = models.CharField(max_length=64, default=new_link, db_index=True)

@@ -73,3 +73,44 @@ def test_it_leaves_out_paused_playgrounds_from_the_resync(cluster):
 @pytest.mark.django_db(transaction=True)
 def test_it_has_no_due_time_to_wake_in_a_converged_playground(cluster):
     assert cluster.pk not in ticker.due_targets()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Requests per minute
+
+
+# The API reads the database from its own threads: outside a test's transaction.
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_429_with_a_clear_status_past_the_requests_per_minute_cap(cluster):
+    from django.test import Client
+
+    from cluster_core.api import ratelimit
+
+    ratelimit.forget()
+    Playground.objects.filter(pk=cluster.pk).update(max_requests_per_minute=3)
+    client = Client(headers={"Authorization": f"Bearer {cluster.token}"})
+    codes = [client.get("/clusters/default/api/v1/namespaces/default/pods").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    refused = client.get("/clusters/default/api/v1/namespaces/default/pods")
+    status = refused.json()
+    assert status["reason"] == "TooManyRequests" and status["code"] == 429
+    assert "at most 3 requests a minute (cap max_requests_per_minute)" in status["message"]
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    ratelimit.forget()
+
+
+def test_it_counts_requests_over_a_sliding_minute():
+    from types import SimpleNamespace
+
+    from cluster_core.api import ratelimit
+    from cluster_core.errors import TooManyRequests
+
+    ratelimit.forget()
+    pg = SimpleNamespace(pk=-1, max_requests_per_minute=2)
+    ratelimit.check(pg, now=0.0)
+    ratelimit.check(pg, now=30.0)
+    with pytest.raises(TooManyRequests) as refused:
+        ratelimit.check(pg, now=59.0)
+    assert refused.value.details["retryAfterSeconds"] == 1
+    ratelimit.check(pg, now=60.5)  # the first request has left the window
+    ratelimit.forget()

@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from .. import clock, feed, nudge
 from ..errors import ApiError, BadRequest, Forbidden, Gone, NotFound, Timeout, Unauthorized
 from ..models import LogLine, Playground
-from . import bodies, discovery, handlers
+from . import bodies, discovery, handlers, ratelimit
 from .handlers import Call, Reply
 from .resources import find
 
@@ -46,7 +46,8 @@ def json_response(status: int, body, content_type: str = "application/json", hea
 
 
 def error_response(err: ApiError):
-    return json_response(err.code, err.status())
+    retry = err.details.get("retryAfterSeconds")
+    return json_response(err.code, err.status(), headers={"Retry-After": str(retry)} if retry else None)
 
 
 def authenticate(slug: str | None, headers: dict) -> Playground:
@@ -149,6 +150,7 @@ async def serve(request, slug: str | None, path: str, prefix: str):
         if parts and parts[0] in ANONYMOUS and len(parts) == 1:
             return await sync_to_async(simple_reply)(parts[0])
         pg = await sync_to_async(authenticate, thread_sensitive=False)(slug, headers)
+        ratelimit.check(pg)
         if not parts:
             return json_response(200, {"paths": ["/api", "/api/v1", "/apis", "/openapi/v3", "/version", "/healthz"]})
         accept = headers.get("accept", "")
