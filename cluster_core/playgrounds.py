@@ -68,7 +68,8 @@ def touch(pg: Playground, now: dt.datetime | None = None) -> None:
 
 
 def object_models() -> list[type[KubeObject]]:
-    return [m for m in apps.get_app_config("cluster_core").get_models() if issubclass(m, KubeObject)]
+    """Every kind's model (the kinds kept in the shared table each through their own proxy)."""
+    return [m for m in apps.get_app_config("cluster_core").get_models() if issubclass(m, KubeObject) and m.KIND]
 
 
 def owned_rows() -> list[tuple[type, str]]:

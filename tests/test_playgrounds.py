@@ -191,6 +191,17 @@ def test_it_resets_the_playground_to_the_seeds_fresh_cluster_behind_the_same_lin
     assert deleted.exists()
 
 
+def test_it_resets_the_kinds_kept_in_the_shared_table_too(cluster):
+    from cluster_core.models import Secret
+    from cluster_core.writes import do_create
+
+    do_create(cluster, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s1", "namespace": "default"},
+                        "data": {"k": "dg=="}}, "kubectl")
+    playgrounds.reset(cluster)
+    assert not Secret.objects.filter(playground=cluster, name="s1").exists()
+    assert Change.objects.filter(playground=cluster, kind="Secret", name="s1", type="DELETED").exists()
+
+
 def test_it_starts_the_lessons_over_on_reset(cluster):
     from cluster_core.models import LessonProgress
 
