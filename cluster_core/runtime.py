@@ -14,7 +14,7 @@ import logging
 from django.db.models import Q
 
 from . import clock, gcpause, nudge
-from .errors import Conflict
+from .errors import AlreadyExists, Conflict
 from .models import Node, Playground, Pod, StoredObject
 
 log = logging.getLogger(__name__)
@@ -65,12 +65,13 @@ def loop(channel: str):
 
 
 def reconcile(channel: str, pg: Playground, key: str, retries: int = 3) -> int:
-    """One reconcile, retried at once on a write conflict (another writer got there first: read again)."""
+    """One reconcile, retried at once on a write conflict (another writer got there first: read again). Creating
+    what another worker has just created (AlreadyExists, the other 409) is the same race."""
     mod = loop(channel)
     for attempt in range(retries):
         try:
             return mod.reconcile(pg, key)
-        except Conflict:
+        except (Conflict, AlreadyExists):
             if attempt == retries - 1:
                 log.info("%s %s: conflict, leaving it to the next resync", channel, key)
     return 0

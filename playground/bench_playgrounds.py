@@ -95,7 +95,11 @@ def run(out, count: int = 300, settle: float = 75.0, window: float = 60.0) -> No
         proc, port = start_server(Path(tmp), cap=count + 10)
         try:
             out.write(f"starting {count} playgrounds through the start page …")
-            times = start_playgrounds(port, count, out)
+            try:
+                times = start_playgrounds(port, count, out)
+            except RuntimeError:
+                out.write((Path(tmp) / "server.log").read_text()[-6000:])
+                raise
             out.write(f"letting them settle for {settle:.0f} s, then measuring {window:.0f} s of idle …")
             time.sleep(settle)
             c0, t0 = cpu_seconds(proc.pid), time.monotonic()

@@ -119,3 +119,22 @@ def test_the_wal_checkpoint_moves_the_log_into_the_database(transactional_db):
     frames, moved = checkpoint.checkpoint()
     assert frames > 0
     assert moved == frames
+
+
+def test_it_reads_again_when_another_worker_created_the_object_first(monkeypatch):
+    from types import SimpleNamespace
+
+    from cluster_core import runtime
+    from cluster_core.errors import AlreadyExists
+
+    calls = []
+
+    def reconcile(pg, key):
+        calls.append(key)
+        if len(calls) == 1:
+            raise AlreadyExists.of("serviceaccounts", "", "default")
+        return 0  # the second look finds it there: nothing to do
+
+    monkeypatch.setattr(runtime, "loop", lambda channel: SimpleNamespace(reconcile=reconcile))
+    assert runtime.reconcile("serviceaccount-controller", None, "default") == 0
+    assert calls == ["default", "default"]
