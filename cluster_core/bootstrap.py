@@ -141,16 +141,19 @@ def create_playground(slug: str, tempo: str = "realtime") -> Playground:
     from . import nudge
 
     with nudge.capture() as seeded, transaction.atomic():
-        pg = Playground.objects.create(slug=slug, tempo="instant")
+        # Paused while it boots: the ticker and the workers leave it alone until it is up (see `converge`).
+        pg = Playground.objects.create(slug=slug, tempo="instant", paused=True)
         seed(pg)
     return converge(pg, tempo, set(seeded))
 
 
-def converge(pg: Playground, tempo: str, seeded: set[tuple[str, str]] | None = None) -> Playground:
-    """Run the loops at tempo instant until the seed's cluster is up (every system pod Running), then set `tempo`.
-    The loops' own nudges are not sent meanwhile: this call is what runs them, from what the seed's writes nudged
-    (`seeded`) — as the workers would — without a first or a last full look (the ticker's first resync of a
-    playground it has not seen yet is that look)."""
+def converge(pg: Playground, tempo: str, seeded: set[tuple[str, str]] | None = None,
+             paused: bool = False) -> Playground:
+    """Run the loops at tempo instant until the seed's cluster is up (every system pod Running), then set `tempo`
+    (and `paused`). The playground is paused meanwhile, so the workers and the ticker leave it to this call, which
+    runs the loops itself (a pause stops the workers, not `settle`): from what the seed's writes nudged (`seeded`),
+    as the workers would, without a first or a last full look (the ticker's first resync of a playground it has
+    not seen yet is that look)."""
     from . import nudge, runtime
 
     with nudge.quiet_loops():
@@ -158,7 +161,7 @@ def converge(pg: Playground, tempo: str, seeded: set[tuple[str, str]] | None = N
             runtime.settle(pg)
         else:
             runtime.settle(pg, targets=seeded, confirm=False)
-    Playground.objects.filter(pk=pg.pk).update(tempo=tempo)
+    Playground.objects.filter(pk=pg.pk).update(tempo=tempo, paused=paused)
     pg.refresh_from_db()
     return pg
 

@@ -86,9 +86,9 @@ def reset(pg: Playground) -> Playground:
     """Back to the seed's fresh cluster, behind the same links. Every object is deleted through the write path
     (watches and pages see each DELETED), then the seed is written again and converged at tempo instant; the
     playground keeps its tempo, its pause and its revision counter (revisions only ever grow)."""
-    tempo = pg.tempo
+    tempo, paused = pg.tempo, pg.paused
     with nudge.capture() as seeded, transaction.atomic():
-        Playground.objects.filter(pk=pg.pk).update(tempo="instant")
+        Playground.objects.filter(pk=pg.pk).update(tempo="instant", paused=True)
         b = Batch(pg, ACTOR)
         for model in object_models():
             for obj in model.objects.filter(playground=pg):
@@ -99,7 +99,7 @@ def reset(pg: Playground) -> Playground:
         for model, field in owned_rows():
             model.objects.filter(**{field: pg}).delete()
         bootstrap.seed(pg)
-    pg = bootstrap.converge(pg, tempo, set(seeded))
+    pg = bootstrap.converge(pg, tempo, set(seeded), paused=paused)
     touch(pg)
     return pg
 
