@@ -3,7 +3,7 @@
 A playground nobody writes to is converged: its loops have nothing to do until a write or a stored due-time
 arrives, and both already wake them (the write's nudges, the ticker's due-time poll). So the periodic resync —
 there to repair a lost nudge — looks at a playground every `RESYNC_SECONDS` only while it is active (written to in
-the last `ACTIVE_SECONDS`); an idle one gets a resync every `IDLE_RESYNC_SECONDS`, the idle ones spread over the
+the last `ACTIVE_SECONDS`); an idle one gets a resync every `IDLE_RESYNC_SECONDS` (an hour), the idle ones spread over the
 ticks so they never come all at once. A playground nobody used for `KUBEPLAY_IDLE_SECONDS` is removed with
 everything it owns (the `default` one stays).
 """
@@ -22,7 +22,7 @@ from .models import Playground
 
 RESYNC_SECONDS = 5.0
 ACTIVE_SECONDS = 60.0
-IDLE_RESYNC_SECONDS = 600.0
+IDLE_RESYNC_SECONDS = 3600.0
 DEFAULT = "default"
 
 

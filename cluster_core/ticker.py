@@ -11,11 +11,11 @@ import logging
 import time
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.db.models import F
 
 from . import checkpoint, clock, feed, idle, nudge, runtime
-from .models import Node, Playground, Pod
+from .models import Node, Playground, Pod, StoredObject
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +26,24 @@ CHECKPOINT_SECONDS = 2.0
 SWEEP_SECONDS = 600.0
 
 
+def _anything_due(now) -> bool:
+    """One statement over the due-time indexes (pods, nodes, stored objects): polled ten times a second, and on
+    an idle server the answer is no — the whole of what an idle server's ticker costs."""
+    sql = " UNION ALL ".join(
+        f'SELECT 1 FROM (SELECT 1 FROM "{m._meta.db_table}" WHERE "{column}" <= %s LIMIT 1) AS due{i}'
+        for i, (m, column) in enumerate(((Pod, "requeue_at"), (Node, "lifecycle_due"),
+                                         (StoredObject, "requeue_at"))))
+    value = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " LIMIT 1", [value, value, value])
+        return cursor.fetchone() is not None
+
+
 def due_targets() -> dict[int, set[tuple[str, str]]]:
     close_old_connections()
     out: dict[int, set[tuple[str, str]]] = {}
+    if not _anything_due(clock.now()):
+        return out
     rows = (
         Pod.objects.filter(requeue_at__lte=clock.now(), playground__paused=False)
         .values_list("playground_id", "node_name")
