@@ -33,12 +33,14 @@ class Seen:
     resynced_at: float
 
 
-def plan_resync(rows: list[tuple[int, int]], seen: dict[int, Seen], now: float) -> list[int]:
+def plan_resync(rows: list[tuple[int, int]], seen: dict[int, Seen], now: float,
+                fresh: frozenset[int] = frozenset()) -> list[int]:
     """The playgrounds (of `rows`: id, revision) to resync on this tick; `seen` is updated in place.
 
-    Every playground is resynced the first time it is seen (a restart may have lost nudges); after that, while its
-    revision moves and for `ACTIVE_SECONDS` after, on every tick; idle, once per `IDLE_RESYNC_SECONDS`, at most a
-    tick's share of them per tick, the longest waiting first."""
+    Every playground is resynced the first time it is seen (a restart may have lost nudges), except those started
+    since the ticker began (`fresh`: each was converged as it started); after that, while its revision moves and
+    for `ACTIVE_SECONDS` after, on every tick; idle, once per `IDLE_RESYNC_SECONDS`, at most a tick's share of them
+    per tick, the longest waiting first."""
     chosen, idle = [], []
     present = set()
     for pid, revision in rows:
@@ -46,7 +48,8 @@ def plan_resync(rows: list[tuple[int, int]], seen: dict[int, Seen], now: float) 
         s = seen.get(pid)
         if s is None:
             seen[pid] = Seen(revision, -math.inf, now)
-            chosen.append(pid)
+            if pid not in fresh:
+                chosen.append(pid)
             continue
         if s.revision != revision:
             s.revision, s.changed_at = revision, now

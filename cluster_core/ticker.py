@@ -73,13 +73,19 @@ def due_targets() -> dict[int, set[tuple[str, str]]]:
     return out
 
 
-def resync_targets(seen: dict | None = None, now: float | None = None) -> dict[int, set[tuple[str, str]]]:
+def resync_targets(seen: dict | None = None, now: float | None = None,
+                   since=None) -> dict[int, set[tuple[str, str]]]:
     """Every loop of the playgrounds due a resync: the active ones every tick, the idle ones rarely (`idle`).
-    Without `seen` (the ticker's memory of revisions), every unpaused playground."""
+    Without `seen` (the ticker's memory of revisions), every unpaused playground. Playgrounds created after `since`
+    (when the ticker began) were converged as they started: no first look for them."""
     close_old_connections()
-    rows = list(Playground.objects.filter(paused=False).values_list("id", "revision"))
-    ids = [pid for pid, _ in rows] if seen is None else idle.plan_resync(rows, seen, time.monotonic() if now is None
-                                                                        else now)
+    rows = list(Playground.objects.filter(paused=False).values_list("id", "revision", "created_at"))
+    if seen is None:
+        ids = [pid for pid, _, _ in rows]
+    else:
+        fresh = frozenset(pid for pid, _, created in rows if since is not None and created > since)
+        ids = idle.plan_resync([(pid, rev) for pid, rev, _ in rows], seen,
+                               time.monotonic() if now is None else now, fresh)
     return {pid: {(ch, "*") for ch in nudge.LOOP_CHANNELS} for pid in ids}
 
 
@@ -106,12 +112,13 @@ async def run(stop: asyncio.Event | None = None) -> None:
     last_resync = 0.0
     last_compact = last_checkpoint = last_sweep = time.monotonic()
     seen: dict = {}
+    since = clock.now()
     while not (stop and stop.is_set()):
         try:
             targets = await sync_to_async(due_targets, thread_sensitive=False)()
             now = time.monotonic()
             if now - last_resync >= RESYNC_SECONDS:
-                for pid, t in (await sync_to_async(resync_targets, thread_sensitive=False)(seen)).items():
+                for pid, t in (await sync_to_async(resync_targets, thread_sensitive=False)(seen, None, since)).items():
                     targets.setdefault(pid, set()).update(t)
                 last_resync = now
             for pid, t in targets.items():

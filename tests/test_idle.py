@@ -15,6 +15,12 @@ def test_it_resyncs_every_playground_the_first_time_it_sees_it():
     assert sorted(plan_resync([(1, 100), (2, 100), (3, 100)], seen, now=0.0)) == [1, 2, 3]
 
 
+def test_it_leaves_out_the_first_look_at_a_playground_started_since_the_ticker_began():
+    seen = {}
+    assert plan_resync([(1, 100), (2, 100)], seen, now=0.0, fresh=frozenset({2})) == [1]
+    assert plan_resync([(1, 100), (2, 101)], seen, now=5.0, fresh=frozenset({2})) == [2]  # then written to
+
+
 def test_it_resyncs_a_playground_on_every_tick_while_it_is_written_to():
     seen = {}
     plan_resync([(1, 100), (2, 100)], seen, now=0.0)
@@ -62,6 +68,16 @@ def test_it_sends_the_resync_only_to_the_active_playgrounds(cluster, fake_clock)
     targets = ticker.resync_targets(seen, now=5.0)
     assert set(targets) == {cluster.pk}
     assert targets[cluster.pk] == {(ch, "*") for ch in nudge.LOOP_CHANNELS}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_takes_no_first_look_at_playgrounds_started_since_the_ticker_began(cluster, fake_clock):
+    from cluster_core import clock, playgrounds
+
+    since = clock.now()
+    fake_clock.advance(1)
+    new = playgrounds.start()
+    assert set(ticker.resync_targets({}, now=0.0, since=since)) == {cluster.pk}
 
 
 @pytest.mark.django_db(transaction=True)
