@@ -78,6 +78,7 @@ def test_it_takes_no_first_look_at_playgrounds_started_since_the_ticker_began(cl
     fake_clock.advance(1)
     new = playgrounds.start()
     assert set(ticker.resync_targets({}, now=0.0, since=since)) == {cluster.pk}
+    assert set(ticker.resync_targets({}, now=0.0, since=None)) == {cluster.pk, new.pk}  # after a restart
 
 
 @pytest.mark.django_db(transaction=True)
