@@ -7,7 +7,9 @@
   `/etc/kubernetes/manifests` (the kubelet stops the static pod, its mirror pod goes) or back in. A component
   without its pod runs no loop (`runtime.COMPONENT_OF`), so `kubectl get pods -n kube-system` tells the truth.
 
-Each returns an `actions.ActionResult` with the command a student would type on the node, for the page to show.
+Each returns an `actions.ActionResult` with the command a student would type for it (the seed's nodes are
+VirtualBox machines on 192.168.56.0/24), for the page to show; `shell(pg, words)` accepts those same lines in the
+page's terminal.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def power_off(pg: Playground, name: str) -> ActionResult:
 
 
 def power_on(pg: Playground, name: str) -> ActionResult:
-    command = f"power on {name}"
+    command = f"VBoxManage startvm {name} --type headless"
     node = _node(pg, name)
     if node is None:
         return ActionResult(False, kubectl=command, error=f'Error from server (NotFound): nodes "{name}" not found')
@@ -100,3 +102,26 @@ def state(pg: Playground) -> dict:
     nodes = [(n.name, not n.powered_off) for n in Node.objects.filter(playground=pg).order_by("name")
              if "node-role.kubernetes.io/control-plane" not in (n.labels or {})]
     return {"nodes": nodes, "components": [(c, component_running(pg, c)) for c in COMPONENTS]}
+
+
+def shell(pg: Playground, words: list[str]) -> ActionResult | None:
+    """The failure commands as typed in a shell; None for any other line.
+
+    `ssh NODE poweroff` · `VBoxManage controlvm NODE poweroff` · `VBoxManage startvm NODE [--type headless]` ·
+    `mv /etc/kubernetes/manifests/COMPONENT.yaml /tmp/` · `mv /tmp/COMPONENT.yaml /etc/kubernetes/manifests/`
+    """
+    if len(words) == 3 and words[0] == "ssh" and words[2] in ("poweroff", "shutdown", "halt"):
+        return power_off(pg, words[1])
+    if words[:2] == ["VBoxManage", "controlvm"] and len(words) == 4 and words[3] == "poweroff":
+        return power_off(pg, words[2])
+    if words[:2] == ["VBoxManage", "startvm"] and len(words) >= 3:
+        return power_on(pg, words[2])
+    if len(words) == 3 and words[0] == "mv":
+        source, target = words[1].rstrip("/"), words[2].rstrip("/")
+        for component in COMPONENTS:
+            manifest = f"{MANIFESTS}/{component}.yaml"
+            if source == manifest and target in ("/tmp", f"/tmp/{component}.yaml"):
+                return stop_component(pg, component)
+            if source == f"/tmp/{component}.yaml" and target in (MANIFESTS, manifest):
+                return start_component(pg, component)
+    return None

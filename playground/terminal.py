@@ -111,6 +111,13 @@ def _dispatch(pg: Playground, words: list[str]) -> TerminalResult:
         return TerminalResult(HELP.format(images=", ".join(actions.images.known_names())), 0)
     if cmd == "clear":
         return TerminalResult(CLEAR, 0)
+    if cmd in ("ssh", "VBoxManage", "mv"):
+        from cluster_core import failures
+
+        done = failures.shell(pg, words)
+        if done is not None:
+            text = done.message if done.ok else done.error
+            return TerminalResult(text + "\n" if text else "", 0 if done.ok else 1)
     return TerminalResult(f"kubeplay: command not found: {cmd} — {HINT}\n", 127)
 
 

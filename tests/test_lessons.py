@@ -59,3 +59,123 @@ def test_it_marks_the_seed_steps_done_through_the_page_actions(cluster):
     actions.rollback(cluster, "test1")
     runtime.settle(cluster)
     assert set(done(cluster)) == {s.id for s in loader.get("seed").steps}
+
+
+def run_lesson_with_buttons(pg, slug: str) -> list[str]:
+    """Every step's page action, in order, the loops settled after each; returns the steps not done after their
+    own turn."""
+    from playground.lessons import do_action
+
+    checker.start(pg, slug)
+    missed = []
+    for step in loader.get(slug).steps:
+        if step.action:
+            result = do_action(pg, step.action)
+            assert result.ok, (step.id, result.error)
+        runtime.settle(pg)
+        if step.id not in done(pg, slug):
+            missed.append(step.id)
+    return missed
+
+
+@pytest.mark.django_db
+def test_it_completes_every_step_of_the_seed_lesson_with_its_buttons(cluster):
+    assert run_lesson_with_buttons(cluster, "seed") == []
+
+
+@pytest.mark.django_db
+def test_it_completes_every_step_of_the_self_healing_lesson_with_its_buttons(cluster):
+    assert run_lesson_with_buttons(cluster, "self-healing") == []
+
+
+def run_lesson_in_the_terminal(pg, slug: str) -> list[str]:
+    """Every step's command lines typed into the page's terminal, the loops settled after each step."""
+    from playground import terminal
+    from playground.lessons import fill
+
+    checker.start(pg, slug)
+    missed = []
+    for step in loader.get(slug).steps:
+        for line in step.commands:
+            result = terminal.run(pg, fill(line, checks.observe(pg)))
+            assert result.exit_code == 0, (step.id, line, result.output)
+        runtime.settle(pg)
+        if step.id not in done(pg, slug):
+            missed.append(step.id)
+    return missed
+
+
+@pytest.mark.django_db
+def test_it_completes_every_step_of_the_seed_lesson_in_the_terminal(cluster):
+    assert run_lesson_in_the_terminal(cluster, "seed") == []
+
+
+@pytest.mark.django_db
+def test_it_completes_every_step_of_the_self_healing_lesson_in_the_terminal(cluster):
+    assert run_lesson_in_the_terminal(cluster, "self-healing") == []
+
+
+@pytest.mark.django_db
+def test_it_recognises_a_step_done_out_of_order(cluster):
+    checker.start(cluster, "seed")
+    actions.deploy(cluster, "test1", "nginx")
+    runtime.settle(cluster)
+    # The rolling update comes before the expose and the scaling in the lesson; the cluster gets there first.
+    actions.set_image(cluster, "test1", "httpd")
+    runtime.settle(cluster)
+    progress = done(cluster)
+    assert "update" in progress and "expose" not in progress and "scale-3" not in progress
+
+
+@pytest.mark.django_db
+def test_it_shows_a_hint_and_no_done_for_a_wrong_attempt(cluster):
+    checker.start(cluster, "seed")
+    actions.deploy(cluster, "test1", "nginx")
+    runtime.settle(cluster)
+    actions.scale(cluster, "test1", 2)
+    runtime.settle(cluster)
+    progress = LessonProgress.objects.get(playground=cluster, lesson="seed")
+    assert "scale-3" not in progress.done
+    step = loader.get("seed").step("scale-3")
+    assert [step.hints[i].text["en"] for i in progress.hints["scale-3"]] == [
+        "test1 asks for a different number of replicas. This step wants exactly 3 — "
+        "kubectl scale deployment test1 --replicas=3."]
+    actions.scale(cluster, "test1", 3)
+    runtime.settle(cluster)
+    progress.refresh_from_db()
+    assert "scale-3" in progress.done and "scale-3" not in progress.hints
+
+
+@pytest.mark.django_db
+def test_it_keeps_progress_in_the_database(cluster):
+    checker.start(cluster, "seed")
+    actions.deploy(cluster, "test1", "nginx")
+    runtime.settle(cluster)
+    # What a restart keeps: a fresh read of the row, no state in the process.
+    loader.lessons.cache_clear()
+    assert {"tour", "deploy", "wide"} <= set(LessonProgress.objects.get(playground=cluster, lesson="seed").done)
+
+
+@pytest.mark.django_db
+def test_it_does_nothing_for_a_playground_without_a_lesson(cluster):
+    assert checker.keys(cluster) == []
+    assert checker.reconcile(cluster, "seed") == 0
+    assert not LessonProgress.objects.exists()
+
+
+def test_it_notes_a_learners_deletion_then_the_replacement():
+    rs = {"ownerReferences": [{"controller": True, "kind": "ReplicaSet", "name": "web-abc"}]}
+    pod = lambda name, **meta: {"metadata": {"name": name, **rs, **meta}}  # noqa: E731
+    facts = checker.facts_from([
+        (10, "MODIFIED", "Pod", "web-abc-1", "kubectl delete", pod("web-abc-1", deletionTimestamp="t")),
+        (11, "ADDED", "Pod", "web-abc-2", "replicaset-controller", pod("web-abc-2")),
+        (12, "DELETED", "Pod", "web-abc-1", "kubelet/k8s-node1", pod("web-abc-1", deletionTimestamp="t")),
+    ], {})
+    assert facts["deleted:web"] == 10 and facts["added:web"] == 11
+
+
+def test_it_does_not_count_a_controllers_deletion_as_the_learners():
+    rs = {"ownerReferences": [{"controller": True, "kind": "ReplicaSet", "name": "web-abc"}]}
+    facts = checker.facts_from([(10, "DELETED", "Pod", "web-abc-1", "replicaset-controller",
+                                 {"metadata": {"name": "web-abc-1", **rs}})], {})
+    assert "deleted:web" not in facts
