@@ -513,7 +513,7 @@ class LessonProgress(models.Model):
 
     playground = models.ForeignKey(Playground, on_delete=models.CASCADE, related_name="lessons")
     lesson = models.CharField(max_length=63)
-    started_at = models.DateTimeField(default=clock.now)
+    started_at = models.DateTimeField(default=clock.now)  # when the lesson was opened last
     cursor = models.BigIntegerField(default=0)
     log_cursor = models.BigIntegerField(default=0)
     done = models.JSONField(default=dict, blank=True)  # step id -> revision at which the cluster got there

@@ -87,7 +87,7 @@ def panel_context(request, pg: Playground) -> dict:
 
 
 def _panel(request, pg: Playground):
-    return render(request, "playground/_lessons.html", panel_context(request, pg))
+    return render(request, "playground/_lesson_panel.html", panel_context(request, pg))
 
 
 @require_GET
@@ -100,7 +100,7 @@ def start(request, slug):
     pg = playground_for(request, slug)
     lesson = loader.get(request.POST.get("lesson") or "")
     if lesson is None:
-        return render(request, "playground/_lessons.html", {**panel_context(request, pg),
+        return render(request, "playground/_lesson_panel.html", {**panel_context(request, pg),
                                                               "error": _("There is no such lesson.")}, status=422)
     checker.start(pg, lesson.slug)
     return _panel(request, pg)
@@ -114,10 +114,10 @@ def predict(request, slug):
     progress = LessonProgress.objects.filter(playground=pg, lesson=lesson.slug).first() if lesson else None
     answer = request.POST.get("answer") or ""
     if step is None or step.question is None or progress is None or answer not in step.question.choices:
-        return render(request, "playground/_lessons.html", {**panel_context(request, pg),
+        return render(request, "playground/_lesson_panel.html", {**panel_context(request, pg),
                                                               "error": _("Choose one of the answers.")}, status=422)
     if step.id in progress.done or (progress.predictions.get(step.question.id) or {}).get("actual") is not None:
-        return render(request, "playground/_lessons.html", {
+        return render(request, "playground/_lesson_panel.html", {
             **panel_context(request, pg), "error": _("The cluster has already answered this question.")},
             status=422)
     checker.predict(pg, progress, step.question, answer)
@@ -141,6 +141,8 @@ def do_action(pg: Playground, action: dict) -> actions.ActionResult:
         return actions.rollback(pg, action["name"])
     if what == "delete-pod":
         return actions.delete(pg, "pod", fill(f"{{pod:{action['of']}}}", cluster))
+    if what == "delete-service":
+        return actions.delete(pg, "service", action["name"])
     if what == "curl":
         return actions.curl(pg, fill(action["target"], cluster))
     if what == "label-pod":

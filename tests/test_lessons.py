@@ -179,3 +179,8 @@ def test_it_does_not_count_a_controllers_deletion_as_the_learners():
     facts = checker.facts_from([(10, "DELETED", "Pod", "web-abc-1", "replicaset-controller",
                                  {"metadata": {"name": "web-abc-1", **rs}})], {})
     assert "deleted:web" not in facts
+
+
+@pytest.mark.django_db
+def test_it_completes_every_step_of_the_labels_lesson_with_its_buttons(cluster):
+    assert run_lesson_with_buttons(cluster, "labels") == []

@@ -105,3 +105,9 @@ def test_it_shows_a_node_taken_down_as_not_ready_to_kubectl(served):
     assert dict((r[0], r[1]) for r in rows)["k8s-node1"] == "NotReady"
     assert "node.kubernetes.io/unreachable:NoExecute" in ok(served, "describe", "node", "k8s-node1")
     page.post("/p/default/failure", what="power-on", node="k8s-node1")
+
+
+def test_it_completes_the_labels_lesson_with_the_real_kubectl(served):
+    page = Page(served)
+    run_with_kubectl(served, page, "labels")
+    assert page.done_steps("labels") == {s.id for s in loader.get("labels").steps}

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from .. import nudge
+from .. import clock, nudge
 from ..models import Change, LessonProgress, LogLine, Playground, Pod
 from . import checks, loader
 
@@ -184,8 +184,11 @@ def start(pg: Playground, slug: str) -> LessonProgress:
     """Open a lesson in a playground (again: its progress is kept) and look at the cluster at once."""
     pg.refresh_from_db(fields=["revision"])
     last_line = LogLine.objects.filter(playground=pg).order_by("-id").values_list("id", flat=True).first()
-    progress, _ = LessonProgress.objects.get_or_create(playground=pg, lesson=slug, defaults={
+    progress, created = LessonProgress.objects.get_or_create(playground=pg, lesson=slug, defaults={
         "cursor": pg.revision, "log_cursor": last_line or 0})
+    if not created:
+        # The panel shows the lesson opened last.
+        LessonProgress.objects.filter(pk=progress.pk).update(started_at=clock.now())
     reconcile(pg, slug)
     progress.refresh_from_db()
     return progress

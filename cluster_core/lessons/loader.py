@@ -24,6 +24,7 @@ ACTIONS = {
     "set-image": {"name", "image"},
     "rollback": {"name"},
     "delete-pod": {"of"},
+    "delete-service": {"name"},
     "curl": {"target"},
     "label-pod": {"of", "label"},
     "power-off": {"node"},

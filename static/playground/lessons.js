@@ -70,6 +70,69 @@
     show(componentOf(box));
   });
 
-  document.addEventListener("DOMContentLoaded", markDrawing);
+  // The current step stays in view inside the panel as the lesson moves on.
+  function showCurrent() {
+    const panel = document.getElementById("lessons");
+    let current = panel?.querySelector(".lesson-step.current");
+    if (!current) return;
+    // The step just done stays in sight above it, "Done" and all.
+    current = current.previousElementSibling || current;
+    const top = current.offsetTop - panel.offsetTop;
+    if (top < panel.scrollTop || top > panel.scrollTop + panel.clientHeight - 40) panel.scrollTop = top - 8;
+  }
+  document.body?.addEventListener("htmx:afterSwap", (e) => {
+    if (e.detail.target?.id === "lessons") showCurrent();
+  });
+
+  document.addEventListener("DOMContentLoaded", () => { markDrawing(); showCurrent(); });
   document.body?.addEventListener("htmx:afterSettle", markDrawing);
+})();
+
+// The story opens on the cluster's own start-up (kubeadm, the kube-system pods): everything told before the
+// learner's first command is folded into one line that expands, so the learner's own actions come first.
+(() => {
+  "use strict";
+  const list = document.getElementById("steps");
+  if (!list) return;
+  const COMPONENT = /^(kubeadm|kube-scheduler|kubelet(\/.*)?|garbage-collector|[a-z-]+-controller)$/;
+  let open = false;
+
+  function toggle() {
+    let li = list.querySelector(":scope > li.startup-toggle");
+    const hidden = list.querySelectorAll(":scope > li.startup");
+    if (!hidden.length) {
+      li?.remove();
+      return;
+    }
+    if (!li) {
+      li = document.createElement("li");
+      li.className = "startup-toggle";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.addEventListener("click", () => {
+        open = !open;
+        list.classList.toggle("show-startup", open);
+        button.setAttribute("aria-expanded", String(open));
+      });
+      li.append(button);
+    }
+    if (list.firstElementChild !== li) list.prepend(li);
+    const button = li.firstElementChild;
+    button.textContent = (list.dataset.startup || "Start-up of the cluster (%s steps)").replace("%s", hidden.length);
+    button.setAttribute("aria-expanded", String(open));
+  }
+
+  // Stateless: the leading run of component steps is the start-up, whatever the list holds now (a reconnect
+  // replaces it with the snapshot's steps).
+  function fold() {
+    for (const li of list.querySelectorAll(":scope > li:not(.startup-toggle)")) {
+      if (li.classList.contains("startup")) continue;
+      if (!COMPONENT.test(li.dataset.actor || "")) break;
+      li.classList.add("startup");
+    }
+    toggle();
+  }
+
+  new MutationObserver(fold).observe(list, { childList: true });
+  fold();
 })();
