@@ -160,3 +160,11 @@ def test_it_runs_a_command_line_given_to_sh_c():
     s = Session(shell("busybox"), ["sh", "-c", "echo out; echo err >&2; exit 3"])
     assert s.start() == [(1, b"out\n"), (2, b"err\n")]
     assert s.code == 3
+
+
+def test_it_loops_over_words_and_command_output():
+    sh = shell("busybox", net=FakeNetwork())
+    assert sh.run("for i in $(seq 1 3); do wget -qO- test1; done").out == (
+        "Running on: web-1\nRunning on: web-2\nRunning on: web-3\n")
+    assert sh.run('for n in a b; do echo "n=$n"; done; echo end').out == "n=a\nn=b\nend\n"
+    assert sh.run('echo "I am $(hostname)"').out == "I am web-1\n"

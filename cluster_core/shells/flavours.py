@@ -16,13 +16,13 @@ PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BUSYBOX = frozenset({
     "sh", "ash", "echo", "printf", "env", "printenv", "hostname", "cat", "ls", "ps", "date", "true", "false",
     "pwd", "cd", "id", "whoami", "uname", "sleep", "wget", "nslookup", "head", "tail", "grep", "wc", "mkdir",
-    "touch", "rm", "export", "exit", "which", "test", "[", "unset", "clear",
+    "touch", "rm", "export", "exit", "which", "test", "[", "unset", "clear", "seq",
 })
 # A Debian image's base system: coreutils, dash as sh, bash, no procps, no network tools.
 DEBIAN = frozenset({
     "sh", "bash", "echo", "printf", "env", "printenv", "hostname", "cat", "ls", "date", "true", "false", "pwd",
     "cd", "id", "whoami", "uname", "sleep", "head", "tail", "grep", "wc", "mkdir", "touch", "rm", "export", "exit",
-    "which", "test", "[", "unset", "clear",
+    "which", "test", "[", "unset", "clear", "seq",
 })
 BUSYBOX_ROOT = ("bin", "dev", "etc", "home", "lib", "lib64", "proc", "root", "sys", "tmp", "usr", "var")
 ALPINE_ROOT = ("bin", "dev", "etc", "home", "lib", "media", "mnt", "opt", "proc", "root", "run", "sbin", "srv", "sys",

@@ -131,6 +131,9 @@ class Shell:
     def run(self, line: str, stdin: str = "") -> Output:
         """Interpret one line; `exited` says the shell ended (`exit`), `code` is the last status."""
         self.line_no += 1
+        loop = FOR_LOOP.match(line)
+        if loop:
+            return self._for(loop, stdin)
         result = Output()
         try:
             parts = split_line(line)
@@ -163,12 +166,50 @@ class Shell:
         result.code = self.status
         return result
 
+    def _for(self, loop: re.Match, stdin: str) -> Output:
+        """`for NAME in WORDS; do BODY; done`, then whatever follows `done;` on the line."""
+        total = Output()
+        try:
+            words = self._tokens(self._expand(loop["words"]))
+        except ValueError:
+            words = loop["words"].split()
+        self.status = 0
+        for word in words:
+            self.vars[loop["name"]] = word
+            out = self.run(loop["body"], stdin)
+            total.add(out)
+            if out.exited or out.forever:
+                return total
+        if loop["rest"] and loop["rest"].strip():
+            total.add(self.run(loop["rest"], stdin))
+        total.code = self.status
+        return total
+
+    def _substitute(self, command: str) -> str:
+        """`$(command)`: its output, trailing newlines removed, in a subshell of this one."""
+        child = Shell(self.container, self.net, self.now, self.current, False)
+        child.vars, child.cwd, child.written, child.removed = dict(self.vars), self.cwd, self.written, self.removed
+        return child.script(command).out.rstrip("\n")
+
     def _expand(self, line: str) -> str:
         out: list[str] = []
         quote = ""
         i = 0
         while i < len(line):
             ch = line[i]
+            if line.startswith("$(", i) and quote != "'":
+                depth, j = 1, i + 2
+                while j < len(line) and depth:
+                    depth += {"(": 1, ")": -1}.get(line[j], 0)
+                    j += 1
+                text = self._substitute(line[i + 2:j - 1])
+                if quote == "\"":
+                    out.append(re.sub(r'(["\\$`])', r"\\\1", text))
+                else:
+                    # Unquoted, the output splits into words.
+                    out.append(" ".join(shlex.quote(w) for w in text.split()))
+                i = j
+                continue
             if ch == "\\" and quote != "'" and i + 1 < len(line):
                 out.append(line[i:i + 2])
                 i += 2
@@ -533,6 +574,23 @@ class Shell:
         lines = ["PID   USER     TIME  COMMAND"] + [f"{pid:5d} root      0:00 {cmd.strip()}" for pid, cmd in rows]
         return Output(out="\n".join(lines) + "\n")
 
+    def cmd_seq(self, args, stdin):
+        try:
+            nums = [int(a) for a in args]
+        except ValueError:
+            return Output(err=f"seq: invalid number '{args[0] if args else ''}'\n", code=1)
+        if len(nums) == 1:
+            first, step, last = 1, 1, nums[0]
+        elif len(nums) == 2:
+            first, step, last = nums[0], 1, nums[1]
+        elif len(nums) == 3:
+            first, step, last = nums
+        else:
+            return Output(err="seq: missing operand\n", code=1)
+        if step == 0:
+            return Output(err="seq: invalid Zero increment value: '0'\n", code=1)
+        return Output(out="".join(f"{n}\n" for n in range(first, last + (1 if step > 0 else -1), step)))
+
     def cmd_mkdir(self, args, stdin):
         for a in args:
             if not a.startswith("-"):
@@ -820,6 +878,10 @@ class Shell:
                            f"{len(got.body.encode())}  0:00:00 ETA\n'{name}' saved\n"
                 self.write(self.path(name), got.body)
         return Output(out=out, err=err, code=code)
+
+
+FOR_LOOP = re.compile(r"^\s*for\s+(?P<name>[A-Za-z_]\w*)\s+in\s+(?P<words>.*?)\s*;\s*do\s+(?P<body>.*?)\s*;?\s*"
+                      r"done\s*(?:;(?P<rest>.*))?$", re.S)
 
 
 def split_line(line: str) -> list[tuple[list[str], str]]:
