@@ -24,6 +24,9 @@ SPELLINGS = [
     "service", "svc", "nodes", "node", "no", "namespaces", "namespace", "ns", "endpoints", "ep", "configmaps",
     "configmap", "cm", "events", "event", "ev", "events.events.k8s.io", "event.events.k8s.io", "leases", "lease",
     "leases.coordination.k8s.io", "endpointslices", "endpointslice", "endpointslices.discovery.k8s.io",
+    "replicationcontrollers", "rc", "statefulsets", "sts", "statefulset.apps", "jobs", "job", "jobs.batch",
+    "cronjobs", "cj", "cronjob.v1.batch", "secrets", "secret", "serviceaccounts", "sa", "serviceaccount",
+    "roles", "role.rbac.authorization.k8s.io", "rolebindings", "clusterroles", "clusterrole", "clusterrolebindings",
 ]
 SPELLING_COMMANDS = [f"get {s} -A" for s in SPELLINGS] + ["get po", "get deploy", "get rs", "get svc", "get ep",
                                                             "get cm", "get ev", "get leases -n kube-node-lease"]
