@@ -133,10 +133,12 @@ def due_targets(pg: Playground) -> set[tuple[str, str]]:
 
 def stored_due_targets(playground_id: int | None = None) -> set[tuple[str, str]] | dict[int, set]:
     """The controllers whose stored objects (a CronJob's next schedule, a Job's back-off) are due: for one
-    playground, or by playground when none is given."""
+    playground, or by playground (those not paused) when none is given."""
     qs = StoredObject.objects.filter(requeue_at__lte=clock.now(), kind__in=list(nudge.DUE_CHANNELS))
     if playground_id is not None:
         qs = qs.filter(playground_id=playground_id)
+    else:
+        qs = qs.filter(playground__paused=False)
     by_pg: dict[int, set] = {}
     for pid, kind, ns, name in qs.values_list("playground_id", "kind", "namespace", "name"):
         by_pg.setdefault(pid, set()).add((nudge.DUE_CHANNELS[kind], f"{ns}/{name}"))

@@ -63,13 +63,8 @@ def due_targets() -> dict[int, set[tuple[str, str]]]:
     for pid, node in Node.objects.filter(lifecycle_due__lte=clock.now(), playground__paused=False).values_list(
             "playground_id", "name"):
         out.setdefault(pid, set()).add((nudge.NODE_LIFECYCLE, node))
-    stored = runtime.stored_due_targets()
-    # Polled ten times a second: the playgrounds table is read only when something is due.
-    paused = set(Playground.objects.filter(paused=True, id__in=list(stored)).values_list("id", flat=True)) \
-        if stored else set()
-    for pid, targets in stored.items():
-        if pid not in paused:
-            out.setdefault(pid, set()).update(targets)
+    for pid, targets in runtime.stored_due_targets().items():
+        out.setdefault(pid, set()).update(targets)
     return out
 
 

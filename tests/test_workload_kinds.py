@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from cluster_core import clock, cron, runtime, writes
+from cluster_core import clock, cron, nudge, runtime, writes
 from cluster_core.controllers import job as job_controller
 from cluster_core.controllers import serviceaccount, statefulset
 from cluster_core.models import (
@@ -261,3 +261,16 @@ def test_it_keeps_pods_below_the_partition_on_the_old_template():
     old[2].labels = {"controller-revision-hash": "web-new"}
     assert statefulset.plan(3, old, parallel=False, update_revision="web-new", partition=2).delete == []
     assert statefulset.plan(3, old, parallel=False, update_revision="web-new", partition=None).delete == []
+
+
+def test_it_wakes_the_cronjob_controller_when_a_schedule_comes_due_unless_paused(pg):
+    create(pg, {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "tick"},
+                "spec": {"schedule": "*/1 * * * *", "jobTemplate": {"spec": busybox_job("tick")["spec"]}}})
+    runtime.settle(pg, advance_clock=False)
+    due = CronJob.objects.get(playground=pg, name="tick").requeue_at
+    # What the ticker sends every tick, for every playground.
+    assert (nudge.CRONJOB, "default/tick") not in runtime.stored_due_targets().get(pg.pk, set())
+    clock.current().set(due)
+    assert (nudge.CRONJOB, "default/tick") in runtime.stored_due_targets()[pg.pk]
+    type(pg).objects.filter(pk=pg.pk).update(paused=True)
+    assert pg.pk not in runtime.stored_due_targets()
