@@ -439,7 +439,14 @@ def is_cause(c: dict) -> bool:
         return False
     if c["kind"] == "DaemonSet" and c["actor"] == "daemonset-controller":
         return False
+    if OWN_STATUS_WRITERS.get(c["kind"]) == c["actor"]:
+        return False
     return c["kind"] != "Event"
+
+
+# The controllers that only report status (or their next due time) on the objects they look after.
+OWN_STATUS_WRITERS = {"Job": "job-controller", "CronJob": "cronjob-controller", "StatefulSet": "statefulset-controller",
+                      "ReplicationController": "replicaset-controller"}
 
 
 def cause_before(owner_changes: list[dict], revision: int) -> dict | None:

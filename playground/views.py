@@ -283,6 +283,10 @@ def _changes(pg, kind: str, namespace: str, name: str, uid: str = "") -> list[di
     return [consumers._change_dict(c) for c in qs.order_by("revision")]
 
 
+# Owners a "Why?" chain follows up from a pod.
+WHY_KINDS = ("ReplicaSet", "Deployment", "Job", "CronJob", "StatefulSet", "ReplicationController")
+
+
 def gather_chain(pg, kind: str, namespace: str, name: str) -> list[dict]:
     """The object's own writes, then up its owners: each owner's write that came just before its child."""
     own = _changes(pg, kind, namespace, name)
@@ -294,7 +298,7 @@ def gather_chain(pg, kind: str, namespace: str, name: str) -> list[dict]:
     child, before = own[-1]["object"], own[0]["revision"]
     for _depth in range(3):
         ref = story.owner_of(child)
-        if not ref or ref.get("kind") not in ("ReplicaSet", "Deployment"):
+        if not ref or ref.get("kind") not in WHY_KINDS:
             break
         owner_changes = _changes(pg, ref["kind"], namespace, ref.get("name", ""))
         cause = story.cause_before(owner_changes, before)
@@ -312,7 +316,7 @@ def gather_chain(pg, kind: str, namespace: str, name: str) -> list[dict]:
 @require_GET
 def why(request, slug, kind, namespace, name):
     pg = _playground(request, slug, write=False)
-    if kind not in ("Pod", "ReplicaSet", "Service", "Deployment"):
+    if kind not in ("Pod", "Service", *WHY_KINDS):
         kind = "Pod"
     lines = story.why_chain(gather_chain(pg, kind, namespace, name))
     selected = []

@@ -219,3 +219,22 @@ def test_it_lists_the_deployments_revisions_for_rollback(cluster, client):
 def test_it_offers_only_previous_for_an_unknown_deployment(cluster, client):
     html = client.get("/p/default/revisions", {"name": "nope"}, **HX).content.decode()
     assert html.count("<option") == 1
+
+
+def test_it_explains_a_cronjobs_pod_up_to_the_cronjob(cluster, client):
+    from cluster_core import runtime, writes
+    from cluster_core.models import Pod
+
+    writes.do_create(cluster, {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "cj"},
+                               "spec": {"schedule": "*/1 * * * *", "jobTemplate": {"spec": {"template": {"spec": {
+                                   "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}}}},
+                     "kubectl create cronjob")
+    runtime.settle(cluster, horizon=70)
+    pod = Pod.objects.get(name__startswith="cj-")
+    job = pod.owner_references[0]["name"]
+    html = client.get(f"/p/default/why/Pod/default/{pod.name}").content.decode()
+    assert f"created Pod {pod.name} for Job {job}" in html
+    assert f"created Job {job} for CronJob cj" in html
+    assert "kubectl create cronjob" in html
+    job_page = client.get(f"/p/default/why/Job/default/{job}").content.decode()
+    assert f"Why does Job {job} exist?" in job_page and "for CronJob cj" in job_page
