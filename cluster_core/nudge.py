@@ -175,7 +175,8 @@ async def _send_all(playground_id: int, targets, revision: int) -> None:
     if not revision:
         return
     try:
-        await layer.group_send(feed_group(playground_id), {"type": "feed.changed", "revision": revision})
+        await layer.group_send(feed_group(playground_id), {"type": "feed.changed", "revision": revision,
+                                                               "playground": playground_id})
     except Exception as exc:
         log.debug("feed notice dropped: %s", exc)
 
@@ -202,7 +203,7 @@ def send_lessons_changed(playground_id: int) -> None:
         if layer is None:
             return
         try:
-            await layer.group_send(feed_group(playground_id), {"type": "lessons.changed"})
+            await layer.group_send(feed_group(playground_id), {"type": "lessons.changed", "playground": playground_id})
         except Exception as exc:
             log.debug("lessons notice dropped: %s", exc)
 

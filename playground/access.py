@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 from cluster_core import playgrounds
 from cluster_core.models import Playground
 
+from .classroom import classes
+
 
 def playground_for(request, link: str, write: bool = True) -> Playground:
     access = playgrounds.find(link)
@@ -22,6 +24,9 @@ def playground_for(request, link: str, write: bool = True) -> Playground:
     if write and access.read_only:
         raise PermissionDenied(_("This is a read-only link: it can watch this playground, not change it. "
                                  "Ask whoever shared it for the full link."))
+    if write and classes.is_ended_playground(access.playground):
+        raise PermissionDenied(_("This playground's class has ended: it can be watched, not changed, until it is "
+                                 "removed."))
     playgrounds.touch(access.playground)
     request.read_only = access.read_only
     return access.playground

@@ -8,11 +8,14 @@ from django.urls import path
 from cluster_core.api.streams import StreamRouter
 from cluster_core.workers import loop_consumers
 from playground.asgi import django_asgi
+from playground.classroom.consumers import ConsoleConsumer, StudentConsumer
 from playground.consumers import PlaygroundConsumer
 from playground.guards import NetworkGuard
 
 websocket_urlpatterns = [
     path("ws/p/<slug:slug>/", PlaygroundConsumer.as_asgi()),
+    path("ws/class/console/<slug:token>/", ConsoleConsumer.as_asgi()),
+    path("ws/class/student/<slug:key>/", StudentConsumer.as_asgi()),
 ]
 
 application = ProtocolTypeRouter(

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "template_partials",
     "cluster_core",
     "playground",
+    "playground.classroom",
 ]
 
 MIDDLEWARE = [
@@ -167,6 +168,8 @@ KUBEPLAY_PAGE_PORT = None
 # Playgrounds: how many may exist at once, and how long one nobody uses is kept before it is removed.
 KUBEPLAY_MAX_PLAYGROUNDS = int(os.environ.get("KUBEPLAY_MAX_PLAYGROUNDS", "500"))
 KUBEPLAY_IDLE_SECONDS = float(os.environ.get("KUBEPLAY_IDLE_HOURS", "24")) * 3600
+# Classes: how long an ended class's playgrounds are kept (read-only) before they are removed.
+KUBEPLAY_CLASS_KEEP_HOURS = float(os.environ.get("KUBEPLAY_CLASS_KEEP_HOURS", "24"))
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("start", views.start, name="start"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("playground.classroom.urls")),
     path("p/<slug:slug>/", views.page, name="page"),
     path("p/<slug:slug>/deploy", views.deploy, name="deploy"),
     path("p/<slug:slug>/expose", views.expose, name="expose"),

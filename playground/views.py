@@ -18,6 +18,7 @@ from cluster_core.models import Change, Deployment, Playground, Service
 from cluster_core.tempo import set_paused, set_tempo
 
 from . import access, consumers, landing, lessons, story
+from .classroom import pages as classroom_pages
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ def page(request, slug):
         "words": page_words(),
         **revision_choices(pg, "test1"),
         **lessons.panel_context(request, pg),
+        **classroom_pages.page_context(request, pg),
     })
     return landing.remember(request, response, link)
 

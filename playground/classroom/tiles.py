@@ -1,0 +1,97 @@
+"""A student's tile on the instructor's console: read from the student's playground (lesson progress, the
+cluster's nodes and pods, the feed's newest learner write), never from anything the student's page claims."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from cluster_core import clock
+from cluster_core.lessons import checker, loader
+from cluster_core.models import Change, LessonProgress, Node, Pod
+
+from .. import story
+from .models import Classroom, Student
+
+LAST_ACTIVITY_SCAN = 200  # newest feed rows looked at for the last learner write
+MACHINE_ACTORS = {"kubeadm", "kubeplay", "kube-scheduler", "garbage-collector", "lesson-checker"}
+
+
+def by_learner(actor: str) -> bool:
+    """A write the learner made (the page, its terminal, kubectl), not one of the cluster's own loops."""
+    return (actor not in MACHINE_ACTORS and not actor.endswith("-controller") and not actor.startswith("kubelet")
+            and checker.is_learner(actor))
+
+
+def lang_key(lang: str) -> str:
+    return "zh" if lang.startswith("zh") else "en"
+
+
+def _committed_at(pg_id: int, revision: int) -> dt.datetime | None:
+    return Change.objects.filter(playground_id=pg_id, revision=revision).values_list("committed_at", flat=True).first()
+
+
+def miniature(pg_id: int) -> list[dict]:
+    """Nodes (master first) with their pods as chips; kube-system's pods are left out, as on the page."""
+    nodes = {n.name: [] for n in sorted(Node.objects.filter(playground_id=pg_id).views("name"),
+                                        key=lambda n: (n.name != "k8s-master", n.name))}
+    pending = []
+    for pod in Pod.objects.filter(playground_id=pg_id).exclude(namespace="kube-system"):
+        obj = pod.to_k8s()
+        chip = {"name": pod.name, "status": story.pod_status(obj)}
+        (nodes[pod.node_name] if pod.node_name in nodes else pending).append(chip)
+    out = [{"name": name, "pods": sorted(pods, key=lambda c: c["name"])} for name, pods in nodes.items()]
+    if pending:
+        out.append({"name": "", "pods": pending})
+    return out
+
+
+def tile(student: Student, room: Classroom, lang: str, now: dt.datetime | None = None) -> dict:
+    now = now or clock.now()
+    pg_id = student.playground_id
+    lesson = loader.get(room.lesson)
+    progress = LessonProgress.objects.filter(playground_id=pg_id, lesson=room.lesson).first()
+    done = progress.done if progress else {}
+    steps = lesson.steps if lesson else ()
+    current = next((s for s in steps if s.id not in done), None)
+    key = lang_key(lang)
+    # Progress moment: when the newest done step got done (its revision's commit), or the join.
+    progress_at = student.joined_at
+    if done:
+        at = _committed_at(pg_id, max(done.values()))
+        if at and at > progress_at:
+            progress_at = at
+    latest = Change.objects.filter(playground_id=pg_id).order_by("-revision").values_list(
+        "revision", "actor", "committed_at")[:LAST_ACTIVITY_SCAN]
+    latest = list(latest)
+    activity = next((at for _rev, actor, at in latest if by_learner(actor)), None)
+    finished = bool(steps) and current is None
+    stuck = not finished and (now - progress_at).total_seconds() > room.stuck_minutes * 60
+    return {
+        "id": student.pk,
+        "name": student.name,
+        "done": sum(1 for s in steps if s.id in done),
+        "total": len(steps),
+        "step_n": (steps.index(current) + 1) if current else len(steps),
+        "step": current.title[key] if current else "",
+        "finished": finished,
+        "nodes": miniature(pg_id),
+        "activity": activity,
+        "progress_at": progress_at,
+        "stuck": stuck,
+        "hand": student.hand_raised_at is not None,
+        "hand_at": student.hand_raised_at,
+        "watch": student.playground.read_token,
+        "link": student.playground.slug,
+        "spotlight": room.following and room.spotlight_id == student.pk,
+        "revision": latest[0][0] if latest else 0,
+        "at": latest[0][2].timestamp() if latest else 0.0,
+    }
+
+
+def render_tile(student: Student, room: Classroom, lang: str, now: dt.datetime | None = None) -> tuple[dict, str]:
+    with translation.override(lang):
+        t = tile(student, room, lang, now)
+        return t, render_to_string("classroom/_tile.html", {"t": t, "room": room, "now": now or clock.now()})
