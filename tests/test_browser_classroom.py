@@ -1,0 +1,221 @@
+"""A class in real browsers: an instructor and two students, each a separate Chromium context (their own cookies),
+against a real server process. The tests run in order on one class: join, progress on the console, a student's
+refused request, follow me with pause and release, then screenshots of the console and of presenter mode."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.processes import start_playground
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+OWN = re.compile(r"/p/([a-z2-7]{24})/$")
+CONSOLE = re.compile(r"/class/([a-z2-7]{24})/$")
+SLOW = 90_000
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    server = start_playground(tmp_path_factory.mktemp("classroom"), tempo="realtime")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip("Debian chromium (/usr/bin/chromium) is not installed: run `make browser`")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def person(browser, locale: str = "en-US"):
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale=locale)
+    page = context.new_page()
+    page.set_default_timeout(SLOW)
+    return page
+
+
+def join_as(page, name: str) -> str:
+    page.get_by_label("Your name (as the instructor will see it)").fill(name)
+    page.get_by_role("button", name="Join", exact=True).click()
+    page.wait_for_url(OWN)
+    page.wait_for_selector("#live.on")
+    page.wait_for_selector("#class-bar.on")
+    return OWN.search(page.url).group(1)
+
+
+@pytest.fixture(scope="module")
+def room(served, browser):
+    """The instructor starts a class; Ann joins by the link, Bob by typing the code on the start page."""
+    teacher = person(browser)
+    teacher.goto(f"{served.url}/")
+    start = teacher.get_by_role("form", name="Start a class")
+    start.get_by_role("button", name="Start a class").click()
+    teacher.wait_for_url(CONSOLE)
+    teacher.wait_for_selector("#live.on")
+    code = teacher.locator("#join-code").inner_text()
+    link = teacher.locator("#join-link").input_value()
+    ann, bob = person(browser), person(browser)
+    ann.goto(link)
+    ann_slug = join_as(ann, "Ann")
+    bob.goto(f"{served.url}/")
+    form = bob.get_by_role("form", name="Join a class")
+    form.get_by_label("Join code (on the instructor's screen)").fill(code.lower())
+    form.get_by_role("button", name="Join", exact=True).click()
+    bob_slug = join_as(bob, "Bob")
+    teacher.wait_for_selector(".tile[data-name='Ann']")
+    teacher.wait_for_selector(".tile[data-name='Bob']")
+    return {"teacher": teacher, "ann": ann, "bob": bob, "code": code, "link": link, "slugs": (ann_slug, bob_slug),
+            "console": teacher.url}
+
+
+def deploy(page, name: str, replicas: int = 1) -> None:
+    form = page.get_by_role("form", name="Deploy", exact=True)
+    form.get_by_label("Name", exact=True).fill(name)
+    form.get_by_label("Replicas", exact=True).fill(str(replicas))
+    form.get_by_role("button", name="Deploy", exact=True).click()
+
+
+def running(page, name: str) -> str:
+    return f"[data-pods] li[id^='pod-default-{name}-'] .chip.phase-Running"
+
+
+def test_it_gives_the_two_students_who_joined_by_link_and_by_code_playgrounds_of_their_own(room):
+    ann_slug, bob_slug = room["slugs"]
+    assert ann_slug != bob_slug
+    assert len(room["code"]) == 6
+    assert room["teacher"].locator(".tile").count() == 2
+
+
+def test_it_shows_a_step_the_student_completed_on_their_tile_and_not_on_the_others(room):
+    teacher, ann = room["teacher"], room["ann"]
+    before_ann = int(teacher.locator(".tile[data-name='Ann']").get_attribute("data-done"))
+    before_bob = int(teacher.locator(".tile[data-name='Bob']").get_attribute("data-done"))
+    deploy(ann, "test1")
+    ann.wait_for_selector(running(ann, "test1"), timeout=SLOW)
+    ann.wait_for_selector("#lesson-step-deploy .badge-done")
+    teacher.wait_for_function(f"() => Number(document.querySelector(\".tile[data-name='Ann']\").dataset.done) > "
+                              f"{before_ann}")
+    tile = teacher.locator(".tile[data-name='Ann']")
+    assert tile.locator(".mini-chip.phase-Running").count() >= 1
+    assert "last activity" in tile.inner_text()
+    assert int(teacher.locator(".tile[data-name='Bob']").get_attribute("data-done")) == before_bob
+    assert teacher.locator(".tile[data-name='Bob'] .mini-chip").count() == 0
+
+
+def test_it_gives_a_student_no_instructor_control_and_refuses_their_request_at_an_instructor_endpoint(room):
+    ann = room["ann"]
+    join_token = room["link"].rstrip("/").rsplit("/", 1)[1]
+    assert ann.get_by_role("button", name="Follow me").count() == 0
+    assert ann.locator("[hx-post*='/class/']:not([hx-post*='/class/hand/'])").count() == 0
+    assert ann.get_by_role("button", name="Raise hand").count() == 1
+    answer = ann.evaluate(
+        """async (token) => {
+            const csrf = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
+            const r = await fetch(`/class/${token}/follow`, {method: "POST", headers: {"X-CSRFToken": csrf,
+                "Content-Type": "application/x-www-form-urlencoded"}, body: "what=me"});
+            return {status: r.status, text: await r.text()};
+        }""", join_token)
+    assert answer["status"] == 403 and "it needs the instructor link" in answer["text"]
+
+
+def test_it_shows_a_raised_hand_on_the_console(room):
+    teacher, bob = room["teacher"], room["bob"]
+    bob.get_by_role("button", name="Raise hand").click()
+    bob.get_by_role("button", name="Lower hand").wait_for()
+    teacher.wait_for_selector(".tile[data-name='Bob'][data-hand='1']")
+    teacher.locator("#filter").select_option("hand")
+    assert teacher.locator(".tile[data-name='Bob']").is_visible()
+    assert teacher.locator(".tile[data-name='Ann']").is_hidden()
+    teacher.locator("#filter").select_option("all")
+
+
+def test_it_takes_both_students_to_the_instructors_cluster_pauses_it_for_both_and_releases_them(served, room):
+    teacher, ann, bob = room["teacher"], room["ann"], room["bob"]
+    ann_slug, bob_slug = room["slugs"]
+    own = teacher.context.new_page()
+    own.set_default_timeout(SLOW)
+    own.goto(served.url + teacher.get_by_role("link", name="Open my cluster").get_attribute("href"))
+    own.wait_for_selector("#live.on")
+    watch = own.evaluate("() => document.getElementById('watch-link').value")
+    watch_path = re.search(r"/p/[a-z2-7]{24}/$", watch).group(0)
+
+    teacher.get_by_role("button", name="Follow me").click()
+    for student in (ann, bob):
+        student.wait_for_url(re.compile(re.escape(watch_path) + "$"))
+        student.wait_for_selector("#live.on")
+        student.wait_for_selector("#class-following:not([hidden])")
+        assert student.locator("form[hx-post*='/deploy']").count() == 0
+
+    deploy(own, "demo")
+    for student in (ann, bob):
+        # The instructor's deploy, drawn on each student's page as it happens: the story's steps and the pod.
+        student.wait_for_selector(running(student, "demo"), timeout=SLOW)
+        student.wait_for_function("() => [...document.querySelectorAll('#steps li')]"
+                                  ".some(li => li.textContent.includes('demo'))")
+
+    teacher.get_by_role("form", name="Tempo of the followed cluster").get_by_role("button", name="Pause").click()
+    for student in (ann, bob):
+        student.wait_for_function("() => document.querySelector('#tempo-now').dataset.pausedNow === '1'")
+    form = own.get_by_role("form", name="Scale", exact=True)
+    form.get_by_label("Deployment", exact=True).fill("demo")
+    form.get_by_label("Replicas", exact=True).fill("3")
+    form.get_by_role("button", name="Scale", exact=True).click()
+    own.wait_for_selector("#result .result[data-action='scale']")
+    for student in (ann, bob):
+        # The scale is written, but the followed cluster's loops are paused: no new pod for anyone.
+        try:
+            student.wait_for_function("() => document.querySelector('#tables').textContent.includes('1/3')",
+                                      timeout=20000)
+        except Exception:
+            print("DBGTABLES", student.url, student.locator("#tables").inner_text()[:800])
+            print("DBGOWN", own.locator("#result").inner_text()[:500], own.locator("#tables").inner_text()[:500])
+            student.screenshot(path=ARTIFACTS / "dbg.png")
+            raise
+        assert student.locator("[data-pods] li[id^='pod-default-demo-']").count() == 1
+    teacher.get_by_role("form", name="Tempo of the followed cluster").get_by_role("button", name="Resume").click()
+    for student in (ann, bob):
+        student.wait_for_function("() => document.querySelectorAll(\"[data-pods] li[id^='pod-default-demo-'] "
+                                  ".chip.phase-Running\").length === 3")
+
+    teacher.get_by_role("button", name="Release everyone").click()
+    for student, slug in ((ann, ann_slug), (bob, bob_slug)):
+        student.wait_for_url(re.compile(f"/p/{slug}/$"))
+        student.wait_for_selector("#live.on")
+    ann.wait_for_selector(running(ann, "test1"))  # Ann's work is where she left it
+    assert ann.locator("[data-pods] li[id^='pod-default-demo-']").count() == 0
+    assert bob.locator("[data-pods] li[id^='pod-default-test1-']").count() == 0
+
+
+def test_it_shows_the_console_mid_class_and_presenter_mode_in_english_and_chinese(room, browser):
+    console = room["console"]
+    token = CONSOLE.search(console).group(1)
+    for locale, suffix, heading in (("en-US", "en", "Students"), ("zh-CN", "zh", "学员")):
+        page = person(browser, locale)
+        page.goto(console)
+        page.wait_for_selector("#live.on")
+        page.wait_for_selector(".tile[data-name='Ann'] .mini-chip.phase-Running")
+        assert page.get_by_role("heading", name=re.compile(heading)).is_visible()
+        page.screenshot(path=ARTIFACTS / f"classroom-console-{suffix}.png")
+        page.goto(console.replace(f"/class/{token}/", f"/class/{token}/present"))
+        page.wait_for_selector("#live.on", state="attached")
+        page.wait_for_selector(running(page, "demo"))
+        page.wait_for_selector("#presenter-join:not([hidden])")
+        assert page.locator("form[hx-post]").count() == 0
+        size = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+        assert size[0] <= 1280 and size[1] <= 720
+        page.screenshot(path=ARTIFACTS / f"classroom-presenter-{suffix}.png")
+        page.context.close()
