@@ -39,3 +39,13 @@ def test_it_cuts_whole_http_requests_off_the_stream():
     buffer = bytearray(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /x HTTP/1.1\r\n")
     assert portforward.split_request(buffer) == b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
     assert portforward.split_request(buffer) is None and buffer == bytearray(b"GET /x HTTP/1.1\r\n")
+
+
+def test_it_refuses_a_header_block_that_inflates_past_the_limit():
+    client = zlib.compressobj(zdict=spdy.DICTIONARY)
+    wire = syn_stream(client, 1, {"streamtype": "data", "padding": "x" * (spdy.MAX_HEADER_BLOCK * 4)})
+    try:
+        spdy.Connection().feed(wire)
+    except spdy.ProtocolError:
+        return
+    raise AssertionError("an oversized header block was inflated")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import zlib
 
 from channels.db import database_sync_to_async
 
@@ -47,10 +48,18 @@ def refused(pod: Pod, port: int) -> str:
             "refused ")
 
 
+MAX_REQUEST = 64 * 1024
+
+
 def split_request(buffer: bytearray) -> bytes | None:
-    """Take one complete HTTP request head off the buffer (a GET carries no body), or None if incomplete."""
+    """Take one complete HTTP request off the buffer, or None if incomplete. Past 64 KiB without the end of a
+    request head, the buffer is taken as it stands (the simulated servers read no more than that)."""
     end = buffer.find(b"\r\n\r\n")
     if end < 0:
+        if len(buffer) > MAX_REQUEST:
+            head = bytes(buffer[:MAX_REQUEST])
+            buffer.clear()
+            return head
         return None
     head = bytes(buffer[:end + 4])
     length = 0
@@ -113,7 +122,10 @@ def response(status: int, body: bytes, server: str, close: bool, head_only: bool
 async def serve(pg, namespace: str, name: str, query: dict, offered: list[str], receive, send) -> None:
     if SPDY_PROTOCOL in offered:
         await send({"type": "websocket.accept", "subprotocol": SPDY_PROTOCOL})
-        await SpdyForward(pg, namespace, name, send).run(receive)
+        try:
+            await SpdyForward(pg, namespace, name, send).run(receive)
+        except (spdy.ProtocolError, zlib.error) as exc:
+            log.info("port-forward to %s/%s ended: %s", namespace, name, exc)
     elif CHANNEL_PROTOCOL in offered:
         ports = []
         for value in query.get("ports") or []:

@@ -16,6 +16,13 @@ from dataclasses import dataclass, field
 VERSION = 3
 SYN_STREAM, SYN_REPLY, RST_STREAM, SETTINGS, PING, GOAWAY, HEADERS, WINDOW_UPDATE = 1, 2, 3, 4, 6, 7, 8, 9
 FLAG_FIN = 0x01
+MAX_HEADER_BLOCK = 64 * 1024
+# A frame longer than this is not port-forward traffic kubectl sends (it writes 32 KiB at a time).
+MAX_FRAME = 1 << 20
+
+
+class ProtocolError(Exception):
+    """The peer broke the framing: the connection ends."""
 
 # The dictionary of draft 3: the common header words, each after its 32-bit length, then a run of status codes,
 # reason phrases, dates and media types.
@@ -59,8 +66,15 @@ def encode_headers(headers: dict[str, str]) -> bytes:
 
 
 def decode_headers(block: bytes) -> dict[str, str]:
+    try:
+        return _decode_headers(block)
+    except struct.error:
+        raise ProtocolError("truncated header block") from None
+
+
+def _decode_headers(block: bytes) -> dict[str, str]:
     (n,), pos, out = struct.unpack_from(">I", block, 0), 4, {}
-    for _ in range(n):
+    for _ in range(min(n, 1024)):
         (klen,) = struct.unpack_from(">I", block, pos)
         key = block[pos + 4:pos + 4 + klen].decode("latin1")
         pos += 4 + klen
@@ -84,6 +98,8 @@ class Connection:
         frames = []
         while len(self.buffer) >= 8:
             length = int.from_bytes(self.buffer[5:8], "big")
+            if length > MAX_FRAME:
+                raise ProtocolError(f"frame of {length} bytes")
             if len(self.buffer) < 8 + length:
                 break
             head, payload = bytes(self.buffer[:8]), bytes(self.buffer[8:8 + length])
@@ -100,10 +116,17 @@ class Connection:
         if ftype in (SYN_STREAM, SYN_REPLY, HEADERS, RST_STREAM, WINDOW_UPDATE) and len(payload) >= 4:
             frame.stream = int.from_bytes(payload[:4], "big") & 0x7FFFFFFF
         if ftype == SYN_STREAM:
-            frame.headers = decode_headers(self.inflate.decompress(payload[10:]))
+            frame.headers = decode_headers(self._inflate(payload[10:]))
         elif ftype in (SYN_REPLY, HEADERS):
-            frame.headers = decode_headers(self.inflate.decompress(payload[4:]))
+            frame.headers = decode_headers(self._inflate(payload[4:]))
         return frame
+
+    def _inflate(self, block: bytes) -> bytes:
+        # A header block is a few hundred bytes; one that inflates past the limit is refused, not expanded.
+        out = self.inflate.decompress(block, MAX_HEADER_BLOCK)
+        if self.inflate.unconsumed_tail:
+            raise ProtocolError("header block too large")
+        return out
 
     @staticmethod
     def _control(ftype: int, flags: int, payload: bytes) -> bytes:
