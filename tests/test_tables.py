@@ -386,7 +386,8 @@ KNOWN = {
     "Endpoints": ["Name", "Endpoints", "Age"],
     "EndpointSlice": ["Name", "AddressType", "Ports", "Endpoints", "Age"],
     "ConfigMap": ["Name", "Data", "Age"],
-    "Secret": ["Name", "Created At"],
+    "Secret": ["Name", "Type", "Data", "Age"],
+    "Role": ["Name", "Created At"],
 }
 WIDE = {"Pod": 4, "Deployment": 3, "ReplicaSet": 3, "DaemonSet": 3, "Service": 1, "Node": 5, "Event": 5}
 
@@ -402,11 +403,12 @@ def test_it_defines_kubectls_columns_and_fills_every_one(kind):
     assert len(tables.row_cells(kind, bare, NOW)) == len(columns)
 
 
-def test_it_prints_unknown_kinds_with_name_and_created_at():
-    secret = {"apiVersion": "v1", "kind": "Secret",
-              "metadata": {"name": "token", "creationTimestamp": "2026-11-26T15:54:26Z"}}
-    assert tables.column_definitions("Secret")[1]["type"] == "date"
-    assert tables.row_cells("Secret", secret, NOW) == ["token", "2026-11-26T15:54:26Z"]
+def test_it_prints_kinds_without_a_printer_with_name_and_created_at():
+    # As the real server's default table (`kubectl get roles` prints NAME and CREATED AT).
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "reader", "creationTimestamp": "2026-11-26T15:54:26Z"}}
+    assert tables.column_definitions("Role")[1]["type"] == "date"
+    assert tables.row_cells("Role", role, NOW) == ["reader", "2026-11-26T15:54:26Z"]
 
 
 def test_it_builds_a_table_with_partial_object_metadata_by_default():
@@ -544,10 +546,13 @@ def test_it_shows_get_all_in_real_discovery_order():
         "pod/test1-857949f6d6-rwh4c", "pod/test1-857949f6d6-sln25", "service/kubernetes", "service/test1",
         "deployment.apps/test1", "replicaset.apps/test1-857949f6d6"]
     lists = [p.split("?")[0] for p in srv.paths() if "limit=500" in p]
-    # daemonsets are listed too (empty, so no block), between services and deployments as on a real cluster.
-    assert lists == ["/api/v1/namespaces/default/pods", "/api/v1/namespaces/default/services",
+    # Every kind in the "all" category is listed, in a real cluster's discovery order; the empty ones
+    # (replicationcontrollers, daemonsets, statefulsets, cronjobs, jobs) print no block.
+    assert lists == ["/api/v1/namespaces/default/pods", "/api/v1/namespaces/default/replicationcontrollers",
+                     "/api/v1/namespaces/default/services",
                      "/apis/apps/v1/namespaces/default/daemonsets", "/apis/apps/v1/namespaces/default/deployments",
-                     "/apis/apps/v1/namespaces/default/replicasets"]
+                     "/apis/apps/v1/namespaces/default/replicasets", "/apis/apps/v1/namespaces/default/statefulsets",
+                     "/apis/batch/v1/namespaces/default/cronjobs", "/apis/batch/v1/namespaces/default/jobs"]
 
 
 @kubectl_test
