@@ -282,3 +282,24 @@ def test_it_attaches_kubectl_run_it_to_the_containers_shell(served):
         _, status = os.waitpid(pid, 0)
         os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_it_completes_a_run_it_pod_when_its_attached_shell_exits(served):
+    pid, fd = pty.fork()
+    if pid == 0:  # the child becomes kubectl, on the pseudo-terminal
+        os.execve(str(KUBECTL), [str(KUBECTL), "run", "-it", "once", "--image=busybox", "--restart=Never", "--",
+                                 "sh"],
+                  {"PATH": os.environ.get("PATH", ""), "HOME": str(served.home), "KUBECONFIG": str(served.kubeconfig)})
+    seen = bytearray()
+    try:
+        assert read_until(fd, b"If you don't see a command prompt, try pressing enter.", seen)
+        os.write(fd, b"\r")
+        assert read_until(fd, b"/ # ", seen)
+        os.write(fd, b"exit 2\r")
+        read_until(fd, b"never printed", seen, timeout=15)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    # kubectl waits for the pod to finish and exits with the container's code.
+    assert os.waitstatus_to_exitcode(status) == 2
+    assert wait_status(served, "once", "Error")[1] == "0/1"

@@ -19,11 +19,13 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 
-from ..errors import ApiError
+from .. import clock
+from ..errors import ApiError, Conflict
 from ..models import Pod
 from ..shells import world
 from ..shells.session import Session, exec_not_found
 from ..shells.sh import Shell
+from ..writes import Batch
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +176,8 @@ async def run_exec(pg, namespace, name, sub, query, protocol, receive, send):
             await emit(await database_sync_to_async(session.feed)(payload))
         elif channel == CLOSE and payload[:1] == bytes([STDIN]):
             await emit(await database_sync_to_async(session.close_stdin)())
+    if sub == "attach" and session.finished and not session.failure:
+        await database_sync_to_async(main_shell_ended)(pg, namespace, name, query, session.code)
     if session.failure:
         if session.failure == exec_not_found(session.argv[0]):
             message = ("error executing command in container: failed to exec in container: failed to start exec "
@@ -184,6 +188,40 @@ async def run_exec(pg, namespace, name, sub, query, protocol, receive, send):
     else:
         body = exit_status(session.argv, session.code)
     await send({"type": "websocket.send", "bytes": bytes([ERROR]) + body})
+
+
+def main_shell_ended(pg, namespace: str, name: str, query: dict, code: int) -> None:
+    """The attached shell was the container's main process: with `stdinOnce` (what `kubectl run -it` sets) its
+    stdin closes when the first attach ends, and it exits with the shell's status. The kubelet, which serves
+    attach, records the exit; its next sync applies the restart policy."""
+    pod = Pod.objects.filter(playground=pg, namespace=namespace, name=name).first()
+    if pod is None:
+        return
+    wanted = (query.get("container") or [""])[-1]
+    spec = next((c for c in (pod.spec or {}).get("containers") or []
+                 if c.get("name") == wanted or not wanted), None)
+    if spec is None or not spec.get("stdinOnce"):
+        return
+    now = clock.now()
+    statuses = []
+    for cs in (pod.status or {}).get("containerStatuses") or []:
+        running = (cs.get("state") or {}).get("running")
+        if cs.get("name") == spec["name"] and running is not None:
+            term = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                    "startedAt": running.get("startedAt"), "finishedAt": clock.rfc3339(now),
+                    "containerID": cs.get("containerID", "")}
+            cs = {**cs, "ready": False, "started": False, "state": {"terminated": term}}
+        statuses.append(cs)
+    pod.status = {**pod.status, "containerStatuses": statuses}
+    pod.requeue_at = now
+    batch = Batch(pg, f"kubelet/{pod.node_name}")
+    batch.update(pod, f"kubelet on {pod.node_name} saw container {spec['name']} of pod {name} exit with code "
+                      f"{code}: its attached shell ended")
+    try:
+        batch.commit()
+    except Conflict:
+        log.info("pod %s/%s changed while its shell ended; the kubelet's next sync sees the container", namespace,
+                 name)
 
 
 async def _wait_closed(receive):

@@ -425,6 +425,7 @@ class Sync:
             facts["live"] = self.kill_at(pod) is None
         elif facts["state"] == "Exited":
             facts["restarts"] = restarts_after(pod, (pod.status or {}).get("containerStatuses") or [])
+            facts["finished"] = (pod.status or {}).get("phase") in ("Succeeded", "Failed")
         return facts
 
     def forget(self, pod: Pod) -> None:
@@ -532,6 +533,8 @@ class Sync:
         return found
 
     def exit_codes(self, stage: stages.Stage, pod: Pod, concerned: list[dict]) -> dict[str, int]:
+        if stage.name == "finish":
+            return {}  # the containers have already ended: only the pod's phase follows
         if stage.name == "liveness-failed":
             # A server stops on SIGTERM and exits 0; anything else is killed when the grace period ends.
             return {c["name"]: 0 if process.serves(c) else 137 for c in concerned}

@@ -80,6 +80,10 @@ STAGES: tuple[Stage, ...] = (
         (EventSpec("Warning", "BackOff", "Back-off restarting failed container {container} in pod {pod}"),),
         "backs off restarting container {container} of pod {pod} ({backoff}s)",
     ),
+    # A container that ended outside the kubelet's own stages (its attached shell exited) under a policy that does
+    # not restart it: the pod's phase follows.
+    Stage("finish", {"deleting": False, "state": "Exited", "restarts": False, "finished": False}, 0, "Exited", (),
+          "recorded that pod {pod} has finished"),
     Stage(
         "restart", {"deleting": False, "state": "CrashLoopBackOff"}, "crash", "Running",
         (EventSpec("Normal", "Pulled", 'Container image "{image}" already present on machine'),
