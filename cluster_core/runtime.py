@@ -51,13 +51,24 @@ COMPONENT_OF = {
 
 def component_running(pg: Playground, component: str) -> bool:
     """Whether the component runs: its static pod (`kube-scheduler-k8s-master` in kube-system) is there, or the
-    cluster has no static control-plane pods at all (no kube-apiserver pod: a bare test cluster)."""
-    names = Pod.objects.filter(Q(name__startswith=f"{component}-") | Q(name__startswith="kube-apiserver-"),
-                               playground=pg, namespace="kube-system", deletion_timestamp__isnull=True
-                               ).values_list("name", flat=True)
-    names = list(names)
-    return (any(n.startswith(f"{component}-") for n in names)
-            or not any(n.startswith("kube-apiserver-") for n in names))
+    cluster has no static control-plane pods at all (no kube-apiserver pod: a bare test cluster). Read once per
+    revision of the playground: only a write can stop or start a component."""
+    key = (pg.pk, pg.token, pg.revision)
+    found = _RUNNING.get(key)
+    if found is None:
+        if len(_RUNNING) > 1000:
+            _RUNNING.clear()
+        names = list(Pod.objects.filter(Q(name__startswith="kube-scheduler-")
+                                        | Q(name__startswith="kube-controller-manager-")
+                                        | Q(name__startswith="kube-apiserver-"),
+                                        playground=pg, namespace="kube-system", deletion_timestamp__isnull=True
+                                        ).values_list("name", flat=True))
+        found = _RUNNING[key] = {c for c in ("kube-scheduler", "kube-controller-manager", "kube-apiserver")
+                                 if any(n.startswith(f"{c}-") for n in names)}
+    return component in found or "kube-apiserver" not in found
+
+
+_RUNNING: dict[tuple[int, str, int], set[str]] = {}
 
 
 def loop(channel: str):
