@@ -32,6 +32,7 @@ CONTROLLER_NAMES = {
     "job-controller": gettext_noop("job controller"),
     "cronjob-controller": gettext_noop("cronjob controller"),
     "statefulset-controller": gettext_noop("statefulset controller"),
+    "node-lifecycle-controller": gettext_noop("node lifecycle controller"),
 }
 
 # Where Kubernetes keeps each kind in etcd (the real key layout).

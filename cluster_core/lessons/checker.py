@@ -41,7 +41,7 @@ def keys(pg: Playground) -> list[str]:
 
 
 def is_learner(actor: str) -> bool:
-    return actor not in SYSTEM_ACTORS and not actor.startswith("kubelet")
+    return actor not in SYSTEM_ACTORS and not actor.endswith("-controller") and not actor.startswith("kubelet")
 
 
 # ---------------------------------------------------------------------------------------------------------------
