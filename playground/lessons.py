@@ -54,7 +54,9 @@ def panel_context(request, pg: Playground) -> dict:
     lesson, progress = _shown(request, pg)
     listing = [{"slug": x.slug, "title": x.title[lang], "summary": x.summary[lang], "steps": len(x.steps)}
                for x in loader.lessons().values()]
-    ctx = {"pg": pg, "lessons": listing, "lesson": None, "failures": failures.state(pg)}
+    read_only = bool(getattr(request, "read_only", False))
+    ctx = {"pg": pg, "lessons": listing, "lesson": None, "failures": failures.state(pg), "read_only": read_only,
+           "link": pg.read_token if read_only else pg.slug}
     if lesson is None:
         return ctx
     done = progress.done if progress else {}
@@ -92,7 +94,7 @@ def _panel(request, pg: Playground):
 
 @require_GET
 def panel(request, slug):
-    return _panel(request, playground_for(request, slug))
+    return _panel(request, playground_for(request, slug, write=False))
 
 
 @require_POST
