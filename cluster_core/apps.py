@@ -11,7 +11,12 @@ class ClusterCoreConfig(AppConfig):
         # Everything loaded at start-up (Django, the models, every loop module) lives as long as the process.
         # Moving it out of the collector's generations keeps each full collection from walking ~80k objects
         # again: a burst of a thousand pods triggers several, and they cost ~40 ms each otherwise.
-        from . import runtime
+        from channels.management.commands import runworker
+
+        from . import runtime, workers
+
+        # `runworker` keeps listening through a Redis restart (see SteadyWorker).
+        runworker.Command.worker_class = workers.SteadyWorker
 
         for channel in runtime.ORDER:
             runtime.loop(channel)

@@ -13,6 +13,7 @@ import time
 
 from asgiref.sync import sync_to_async
 from channels.consumer import AsyncConsumer
+from channels.worker import Worker
 from django.db import close_old_connections
 
 from . import nudge, runtime
@@ -69,3 +70,30 @@ def loop_consumers() -> dict:
         cls = type(f"{channel.title().replace('-', '')}Consumer", (LoopConsumer,), {"channel": channel})
         out[channel] = cls.as_asgi()
     return out
+
+
+class SteadyWorker(Worker):
+    """`runworker`'s server, kept listening through a channel layer that goes away: Channels' own listener dies
+    with the first error from Redis (a restart), leaving a live process that hears nothing. This one waits a
+    moment and listens again; nudges lost meanwhile are covered by the periodic resync."""
+
+    retry_after = 1.0
+
+    async def listener(self, channel):
+        import asyncio
+
+        while True:
+            try:
+                message = await self.channel_layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("channel layer receive on %s failed (%s); listening again", channel, exc)
+                await asyncio.sleep(self.retry_after)
+                continue
+            if not message.get("type"):
+                log.warning("a message without a type on %s, dropped", channel)
+                continue
+            queue = self.get_or_create_application_instance(channel, {"type": "channel", "channel": channel})
+            await queue.put(message)
+

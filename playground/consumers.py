@@ -71,6 +71,8 @@ BURST_STEP_TEXT = 120
 RECENT_STEPS = 40
 RECENT_EVENTS = 100
 STATE_MODELS = (Node, Deployment, ReplicaSet, Pod, Service, Endpoints)
+# How often a hub renews its feed subscription and looks at the feed without a notice.
+RESUBSCRIBE = 5.0
 # Daphne's WebSocket message limit is 1 MiB; parts stay below it with room to spare.
 MESSAGE_LIMIT = 1000 * 1000
 PART_CHARS = 128 * 1024
@@ -290,14 +292,35 @@ class Hub:
 
     async def listen(self) -> None:
         """One subscription to the feed group per process and playground: each commit is one message here, not
-        one per viewer. Message type `feed.changed` dispatches to `feed_changed`, as in a consumer."""
+        one per viewer. Message type `feed.changed` dispatches to `feed_changed`, as in a consumer.
+        The subscription outlives the channel layer's failures: after an error (Redis restarted, its groups gone)
+        it subscribes again and looks at the feed, and every `RESUBSCRIBE` seconds it renews its membership and
+        looks anyway, so a lost notice or a lost group costs a moment, never a stale page."""
         layer = get_channel_layer()
-        channel = await layer.new_channel()
         group = nudge.feed_group(self.playground_id)
-        await layer.group_add(group, channel)
+        channel = None
         try:
             while self.viewers:
-                message = await layer.receive(channel)
+                try:
+                    if channel is None:
+                        channel = await layer.new_channel()
+                        await layer.group_add(group, channel)
+                        self.poke()
+                    try:
+                        async with asyncio.timeout(RESUBSCRIBE):
+                            message = await layer.receive(channel)
+                    except TimeoutError:
+                        await layer.group_add(group, channel)
+                        self.poke()
+                        continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("live feed subscription of playground %s failed (%s); subscribing again",
+                                self.playground_id, exc)
+                    channel = None
+                    await asyncio.sleep(1.0)
+                    continue
                 if message.get("type") == "feed.changed":
                     self.feed_changed(message)
                 elif message.get("type") == "lessons.changed":
@@ -305,7 +328,11 @@ class Hub:
                 elif message.get("type") == "playground.tempo":
                     await self.playground_tempo(message)
         finally:
-            await layer.group_discard(group, channel)
+            if channel is not None:
+                try:
+                    await layer.group_discard(group, channel)
+                except Exception:
+                    log.warning("live feed unsubscribe of playground %s failed", self.playground_id)
 
     def feed_changed(self, message: dict) -> None:
         self.poke()

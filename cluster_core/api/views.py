@@ -15,6 +15,7 @@ import time
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -31,6 +32,27 @@ ANONYMOUS = {"version", "healthz", "readyz", "livez"}
 WATCH_DEFAULT_TIMEOUT = 1800
 # How long a watch from a resourceVersion the store has not reached waits for it (the watch cache's 3 s).
 FUTURE_RESOURCE_VERSION_WAIT = 3.0
+
+
+def _replace_broken_connections() -> None:
+    """This thread's database connection, if an error broke it (the database restarted and dropped it), is closed
+    so the next query opens a new one. Django does this at each request's start and end, but only on the
+    request's own thread; the API's queries run on other threads, which would keep a dead connection forever."""
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and conn.errors_occurred:
+            if conn.is_usable():
+                conn.errors_occurred = False
+            else:
+                conn.close()
+
+
+def in_db_thread(fn):
+    """`fn` on a worker thread (not the one thread Django's sync views share), on a usable connection."""
+    def call(*args, **kwargs):
+        _replace_broken_connections()
+        return fn(*args, **kwargs)
+
+    return sync_to_async(call, thread_sensitive=False)
 
 
 def json_response(status: int, body, content_type: str = "application/json", headers: dict | None = None):
@@ -149,7 +171,7 @@ async def serve(request, slug: str | None, path: str, prefix: str):
     try:
         if parts and parts[0] in ANONYMOUS and len(parts) == 1:
             return await sync_to_async(simple_reply)(parts[0])
-        pg = await sync_to_async(authenticate, thread_sensitive=False)(slug, headers)
+        pg = await in_db_thread(authenticate)(slug, headers)
         ratelimit.check(pg)
         if not parts:
             return json_response(200, {"paths": ["/api", "/api/v1", "/apis", "/openapi/v3", "/version", "/healthz"]})
@@ -170,19 +192,27 @@ async def serve(request, slug: str | None, path: str, prefix: str):
             if res.namespaced is False and namespace:
                 raise NotFound("the server could not find the requested resource")
             if res.virtual:
-                reply = await sync_to_async(route, thread_sensitive=False)(call)
+                reply = await in_db_thread(route)(call)
                 return json_response(reply.status, reply.body, reply.content_type, reply.headers)
             if request.method == "GET" and call.query.get("watch") in ("true", "1") and not name:
                 return await watch_response(call)
             if request.method == "GET" and sub == "log" and call.query.get("follow") in ("true", "1"):
                 return await follow_logs(call)
-            reply = await sync_to_async(route, thread_sensitive=False)(call)
+            reply = await in_db_thread(route)(call)
             return json_response(reply.status, reply.body, reply.content_type, reply.headers)
         if parts[0] == "openapi":
             return await sync_to_async(openapi_reply)(parts, request, prefix)
         raise NotFound("the server could not find the requested resource")
     except ApiError as err:
         return error_response(err)
+    except (OperationalError, InterfaceError) as exc:
+        # The database is unreachable or dropped the connection (a restart): the client may retry.
+        log.warning("API request failed on the database: %s %s: %s", request.method, path, exc)
+        err = ApiError("the storage is unavailable for a moment; try again")
+        err.code, err.reason = 503, "ServiceUnavailable"
+        response = error_response(err)
+        response["Retry-After"] = "1"
+        return response
     except Exception:
         log.exception("API request failed: %s %s", request.method, path)
         return error_response(ApiError("an internal error occurred; the playground's data is unchanged"))
@@ -289,7 +319,7 @@ async def wait_for_revision(pg: Playground, wanted: int, wait: float | None = No
     loop = asyncio.get_running_loop()
     deadline = loop.time() + (FUTURE_RESOURCE_VERSION_WAIT if wait is None else wait)
     while True:
-        current = await sync_to_async(_revision, thread_sensitive=False)(pg)
+        current = await in_db_thread(_revision)(pg)
         if current >= wanted:
             return
         remaining = deadline - loop.time()
@@ -322,7 +352,7 @@ async def watch_events(call: Call, start: int | None, send_initial: bool, timeou
         yield b""
         ok = handlers.watch_filter(call)
         if start is None:
-            items, last = await sync_to_async(_initial, thread_sensitive=False)(call)
+            items, last = await in_db_thread(_initial)(call)
             for body in items:
                 yield _line({"type": "ADDED", "object": shape.wrap(res.kind, body, last)})
             if send_initial:
@@ -335,7 +365,7 @@ async def watch_events(call: Call, start: int | None, send_initial: bool, timeou
         last_bookmark = time.monotonic()
         while True:
             try:
-                changes = await sync_to_async(feed.changes_since, thread_sensitive=False)(call.pg, last,
+                changes = await in_db_thread(feed.changes_since)(call.pg, last,
                                                                                           [res.model_kind])
             except Gone as err:
                 yield _line({"type": "ERROR", "object": err.status()})
@@ -371,7 +401,7 @@ async def watch_events(call: Call, start: int | None, send_initial: bool, timeou
 
 
 async def follow_logs(call: Call):
-    pod, lines = await sync_to_async(handlers.log_lines, thread_sensitive=False)(call)
+    pod, lines = await in_db_thread(handlers.log_lines)(call)
     container = call.query.get("container") or (pod.spec.get("containers") or [{}])[0].get("name", "")
 
     def newer(after_id: int):
@@ -386,10 +416,10 @@ async def follow_logs(call: Call):
         yield b""  # the headers now, before the first line
         for line in lines:
             yield (line + "\n").encode()
-        after = await sync_to_async(last_id, thread_sensitive=False)()
+        after = await in_db_thread(last_id)()
         deadline = time.monotonic() + 3600
         while time.monotonic() < deadline:
-            rows = await sync_to_async(newer, thread_sensitive=False)(after)
+            rows = await in_db_thread(newer)(after)
             for row_id, text in rows:
                 after = row_id
                 yield (text + "\n").encode()

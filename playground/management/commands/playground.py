@@ -59,13 +59,13 @@ class Command(BaseCommand):
                 "127.0.0.1" if opts["host"] in lan.WILDCARD_HOSTS else opts["host"])
         import daphne.server  # noqa: F401  (installs the asyncio reactor before anything imports twisted)
         from channels.layers import get_channel_layer
-        from channels.worker import Worker
         from daphne.server import Server
         from twisted.internet import reactor
 
         from cluster_core import bootstrap, nudge, ticker
         from cluster_core.api import tls
         from cluster_core.tempo import set_tempo
+        from cluster_core.workers import SteadyWorker
         from playground import serving
         from playground.asgi import application
 
@@ -88,7 +88,7 @@ class Command(BaseCommand):
 
         def start_background():
             if not opts["no_workers"]:
-                worker = Worker(application=application, channels=nudge.LOOP_CHANNELS, channel_layer=layer)
+                worker = SteadyWorker(application=application, channels=nudge.LOOP_CHANNELS, channel_layer=layer)
                 asyncio.ensure_future(worker.handle())
             if not opts["no_ticker"]:
                 asyncio.ensure_future(ticker.run())
