@@ -39,11 +39,15 @@ def _replace_broken_connections() -> None:
     so the next query opens a new one. Django does this at each request's start and end, but only on the
     request's own thread; the API's queries run on other threads, which would keep a dead connection forever."""
     for conn in connections.all(initialized_only=True):
-        if conn.connection is not None and conn.errors_occurred:
+        if conn.connection is None:
+            continue
+        if conn.errors_occurred:
             if conn.is_usable():
                 conn.errors_occurred = False
             else:
                 conn.close()
+        else:
+            conn.health_check_done = False  # with CONN_HEALTH_CHECKS (PostgreSQL): checked before its next use
 
 
 def in_db_thread(fn):
