@@ -184,3 +184,21 @@ def test_it_does_not_count_a_controllers_deletion_as_the_learners():
 @pytest.mark.django_db
 def test_it_completes_every_step_of_the_labels_lesson_with_its_buttons(cluster):
     assert run_lesson_with_buttons(cluster, "labels") == []
+
+
+@pytest.mark.django_db
+def test_it_answers_how_many_pods_existed_at_once_during_the_rollout(cluster):
+    from playground.lessons import do_action
+
+    progress = checker.start(cluster, "seed")
+    actions.deploy(cluster, "test1", "nginx")
+    runtime.settle(cluster)
+    update = loader.get("seed").step("update")
+    checker.predict(cluster, progress, update.question, "3")
+    do_action(cluster, update.action)
+    runtime.settle(cluster)
+    progress.refresh_from_db()
+    # One replica, maxSurge 25% rounded up: the new pod comes before the old one goes, and the old one still exists
+    # while its kubelet stops it.
+    assert progress.predictions["rollout-peak"] == {**progress.predictions["rollout-peak"], "answer": "3",
+                                                    "actual": "2"}

@@ -94,7 +94,7 @@
   "use strict";
   const list = document.getElementById("steps");
   if (!list) return;
-  const COMPONENT = /^(kubeadm|kube-scheduler|kubelet(\/.*)?|garbage-collector|[a-z-]+-controller)$/;
+  const COMPONENT = /^(kubeadm|kube-[a-z-]+|kubelet(\/.*)?|garbage-collector|[a-z-]+-controller)$/;
   let open = false;
 
   function toggle() {
