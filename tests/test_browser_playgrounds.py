@@ -147,3 +147,4 @@ def test_it_shows_the_landing_page_in_english_and_chinese(served, browser):
         page.goto(f"{served.url}/")
         assert page.get_by_role("heading", name=heading).is_visible()
         page.screenshot(path=ARTIFACTS / name)
+        page.screenshot(path=ARTIFACTS / name.replace(".png", "-full.png"), full_page=True)
