@@ -118,3 +118,13 @@ class TooManyRequests(ApiError):
 
 def cause(field: str, message: str, reason: str = "FieldValueInvalid") -> dict:
     return {"reason": reason, "message": message, "field": field}
+
+
+class Paced(Exception):
+    """A reconcile loop's write held back: the playground is paused with no single step left, or at the classroom
+    tempo the previous write's hop is still being shown. Not an error: the loop looks again when the gate opens
+    (the ticker nudges it, or the next single step runs it). `writes` counts what was committed before stopping."""
+
+    def __init__(self, writes: int = 0):
+        super().__init__(f"paced after {writes} writes")
+        self.writes = writes

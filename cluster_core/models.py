@@ -87,8 +87,10 @@ class Playground(models.Model):
     slug = models.SlugField(max_length=63, unique=True)
     tempo = models.CharField(max_length=16, choices=TEMPOS, default="realtime")
     paused = models.BooleanField(default=False)
-    # Pending single steps while paused: each one lets every loop run once.
+    # Writes the loops may still make while paused: a single step sets it to one (see cluster_core/pacing.py).
     steps = models.IntegerField(default=0)
+    # At the classroom tempo, no loop writes before this: the hop of the write before is still being shown.
+    write_after = models.DateTimeField(null=True, blank=True)
     revision = models.BigIntegerField(default=0)
     compacted_revision = models.BigIntegerField(default=0)
     token = models.CharField(max_length=64, default=new_token)

@@ -14,7 +14,7 @@ import logging
 from django.db.models import Q
 
 from . import clock, gcpause, nudge
-from .errors import AlreadyExists, Conflict
+from .errors import AlreadyExists, Conflict, Paced
 from .models import Node, Playground, Pod, StoredObject
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,9 @@ def reconcile(channel: str, pg: Playground, key: str, retries: int = 3) -> int:
     for attempt in range(retries):
         try:
             return mod.reconcile(pg, key)
+        except Paced as held:
+            # Held back by the classroom tempo or the pause: the loop looks again when the gate opens.
+            return held.writes
         except (Conflict, AlreadyExists):
             if attempt == retries - 1:
                 log.info("%s %s: conflict, leaving it to the next resync", channel, key)
@@ -96,7 +99,10 @@ def reconcile_keys(channel: str, pg: Playground, keys: list[str]) -> int:
         return 0
     with gcpause.paused():
         if channel == nudge.KUBELET and len(keys) > 1:
-            return loop(channel).reconcile_nodes(pg, keys)
+            try:
+                return loop(channel).reconcile_nodes(pg, keys)
+            except Paced as held:
+                return held.writes
         return sum(reconcile(channel, pg, key) for key in keys)
 
 
@@ -177,7 +183,35 @@ def next_due(pg: Playground):
         .values_list("requeue_at", flat=True)
         .first()
     )
-    return min((d for d in (pods, nodes, stored) if d is not None), default=None)
+    due = min((d for d in (pods, nodes, stored) if d is not None), default=None)
+    # At the classroom tempo no loop writes before the gate opens, whatever is due before.
+    gate = pg.write_after if pg.tempo == "classroom" and not pg.paused and pg.write_after else None
+    if gate is not None and gate > clock.now():
+        return gate
+    return due
+
+
+def single_step(pg: Playground) -> int:
+    """One single step while paused: exactly one loop makes exactly one write, the loops asked in the order the
+    control plane reacts (controllers, then the scheduler, then the kubelets …). When none wants to write yet
+    because what comes next waits for a stored due-time (an image pull), that time is brought forward: a step is
+    the next thing that happens. Returns the number of writes (1, or 0 when the cluster is converged)."""
+    Playground.objects.filter(pk=pg.pk).update(paused=True, steps=1)
+    try:
+        for _ in range(2):
+            pg.refresh_from_db()
+            for channel in ORDER:
+                for key in loop(channel).keys(pg):
+                    wrote = reconcile_keys(channel, pg, [key])
+                    if wrote:
+                        return wrote
+            due = Pod.objects.filter(playground=pg, requeue_at__gt=clock.now()).order_by("requeue_at").first()
+            if due is None:
+                return 0
+            Pod.objects.filter(pk=due.pk).update(requeue_at=clock.now())
+        return 0
+    finally:
+        Playground.objects.filter(pk=pg.pk).update(steps=0)
 
 
 def settle(pg: Playground, max_rounds: int = 500, advance_clock: bool = True, horizon: float = 600,

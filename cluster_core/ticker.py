@@ -32,10 +32,10 @@ def _anything_due(now) -> bool:
     sql = " UNION ALL ".join(
         f'SELECT 1 FROM (SELECT 1 FROM "{m._meta.db_table}" WHERE "{column}" <= %s LIMIT 1) AS due{i}'
         for i, (m, column) in enumerate(((Pod, "requeue_at"), (Node, "lifecycle_due"),
-                                         (StoredObject, "requeue_at"))))
+                                         (StoredObject, "requeue_at"), (Playground, "write_after"))))
     value = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(sql + " LIMIT 1", [value, value, value])
+        cursor.execute(sql + " LIMIT 1", [value, value, value, value])
         return cursor.fetchone() is not None
 
 
@@ -65,6 +65,21 @@ def due_targets() -> dict[int, set[tuple[str, str]]]:
         out.setdefault(pid, set()).add((nudge.NODE_LIFECYCLE, node))
     for pid, targets in runtime.stored_due_targets().items():
         out.setdefault(pid, set()).update(targets)
+    for pid in opened_gates():
+        out.setdefault(pid, set()).update((ch, "*") for ch in nudge.LOOP_CHANNELS)
+    return out
+
+
+def opened_gates() -> list[int]:
+    """Classroom playgrounds whose pacing gate (cluster_core/pacing.py) has opened: every loop looks again — one
+    was held back, or finds its next step. The gate is cleared as it is taken (only if no write moved it on
+    meanwhile), so a playground with nothing left to do is nudged once, and an idle one costs nothing here."""
+    out = []
+    for pid, tempo, paused, due in Playground.objects.filter(write_after__lte=clock.now()).values_list(
+            "id", "tempo", "paused", "write_after"):
+        cleared = Playground.objects.filter(pk=pid, write_after=due).update(write_after=None)
+        if cleared and tempo == "classroom" and not paused:
+            out.append(pid)
     return out
 
 

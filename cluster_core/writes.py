@@ -19,8 +19,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import clock, defaults, jsontext, nudge, validation
-from .errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound, cause
+from . import clock, defaults, jsontext, nudge, pacing, validation
+from .errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound, Paced, cause
 from .models import KINDS, Change, Event, KubeObject, Namespace, Playground
 
 _FIXED = {"id", "playground", "namespace", "name", "uid", "creation_timestamp", "generate_name"}
@@ -87,8 +87,11 @@ class Batch:
                 insert_rows(model, objs)
             return 0
         pg = self.playground
-        n = len(self.ops)
+        held_back = False
         with transaction.atomic():
+            if pacing.gated(pg.tempo, pg.paused):
+                held_back = self._pace()
+            n = len(self.ops)
             # Taking the revisions first also takes the playground's row lock: writes of one playground commit
             # in revision order, so a watcher never sees revision N+1 before N.
             Playground.objects.filter(pk=pg.pk).update(revision=F("revision") + n)
@@ -145,7 +148,43 @@ class Batch:
             transaction.on_commit(lambda: nudge.send(pg.pk, touched, top))
         nudge.note(touched)
         pg.revision = top
+        if held_back:
+            raise Paced(n)
         return n
+
+    def _pace(self) -> bool:
+        """The classroom tempo's gate and the paused playground's step budget (cluster_core/pacing.py), read under
+        the playground's row lock. Trims the batch to one step when only one may be written; raises `Paced` when
+        none may. Returns whether ops were left for the loop's next look."""
+        pg = self.playground
+        actor_of = lambda op: op.actor or self.actor  # noqa: E731
+        steps = sum(1 for op in self.ops if pacing.counts(op.obj.KIND, op.kind, actor_of(op)))
+        if not steps:
+            return False
+        row = Playground.objects.select_for_update().filter(pk=pg.pk).values(
+            "tempo", "paused", "steps", "write_after").get()
+        now = clock.now()
+        loop = pacing.is_loop(self.actor) or all(pacing.is_loop(actor_of(op)) for op in self.ops)
+        if not loop:
+            # A client is never held back; the loops wait for its writes to be shown.
+            if row["tempo"] == "classroom" and not row["paused"]:
+                Playground.objects.filter(pk=pg.pk).update(
+                    write_after=pacing.next_gate(now, row["write_after"], steps))
+            return False
+        if row["paused"]:
+            if row["steps"] <= 0:
+                raise Paced(0)
+            Playground.objects.filter(pk=pg.pk).update(steps=F("steps") - 1)
+        elif row["tempo"] == "classroom":
+            if row["write_after"] and row["write_after"] > now:
+                raise Paced(0)
+            Playground.objects.filter(pk=pg.pk).update(write_after=pacing.next_gate(now, None, 1))
+        else:
+            return False
+        kept = pacing.first_step(self.ops, actor_of)
+        left = len(kept) < len(self.ops)
+        self.ops = kept
+        return left
 
 
 FEED_COLUMNS = ("playground_id", "revision", "type", "kind", "namespace", "name", "uid", "object", "actor", "message",

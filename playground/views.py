@@ -258,10 +258,10 @@ def tempo(request, slug):
     elif what == "resume":
         set_paused(pg, False)
     elif what == "step":
-        # One step: every loop looks once at every unit, whatever the pause says.
-        set_paused(pg, True)
-        pg.refresh_from_db()
-        runtime.run_once(pg)
+        # One step: one loop makes one write (cluster_core/pacing.py), and the playground stays paused.
+        if not pg.paused:
+            set_paused(pg, True)
+        runtime.single_step(pg)
     pg.refresh_from_db()
     response = render(request, "playground/page.html#tempo", {"pg": pg, "tempos": tempo_choices()})
     return trigger_client_event(response, "kubeplay:tempo", {"tempo": pg.tempo, "paused": pg.paused})

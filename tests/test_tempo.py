@@ -1,7 +1,7 @@
 """Tempo is the loops' clock, changeable while things run: stored due-times are rescaled."""
 
 from cluster_core import runtime, writes
-from cluster_core.models import Pod
+from cluster_core.models import Playground, Pod
 from cluster_core.tempo import set_tempo
 
 
@@ -11,12 +11,17 @@ def deploy(pg):
                                    "template": {"metadata": {"labels": {"app": "t"}},
                                                 "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}}}, "t")
     runtime.settle(pg, advance_clock=False)
-    return Pod.objects.get(playground=pg, labels__app="t")
+    return Pod.objects.filter(playground=pg, labels__app="t").first()
 
 
 def test_it_stretches_a_pull_in_classroom_slow_motion_and_shrinks_it_back(cluster, fake_clock):
     set_tempo(cluster, "classroom")
-    pod = deploy(cluster)
+    # Paused and stepped up to the kubelet's accept: single steps take no simulated time.
+    Playground.objects.filter(pk=cluster.pk).update(paused=True)
+    deploy(cluster)
+    while not Pod.objects.filter(playground=cluster, labels__app="t", requeue_at__isnull=False).exists():
+        assert runtime.single_step(cluster)
+    pod = Pod.objects.get(playground=cluster, labels__app="t")
     assert pod.status["containerStatuses"][0]["state"]["waiting"]["reason"] == "ContainerCreating"
     assert (pod.requeue_at - fake_clock.now()).total_seconds() == 3.0 * 4  # nginx pulls in 3 s, slowed 4×
     set_tempo(cluster, "realtime")
