@@ -10,6 +10,7 @@ back as a `Response` with curl's own error text; user input never raises.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -31,6 +32,11 @@ class Response:
     node: str | None = None
     service: str | None = None
     error: str | None = None
+    # Through a Service: the node whose kube-proxy forwarded the request, and the address that was dialled.
+    via: str | None = None
+    dialled: str | None = None
+    namespace: str | None = None
+    pod_ip: str | None = None
 
 
 def refused(host: str, port: int) -> Response:
@@ -83,30 +89,44 @@ def curl(pg: Playground, target: str, path: str = "/", client: str = "10.244.0.0
         return bad_url(str(exc))
     services = list(Service.objects.filter(playground=pg))
     node_hosts = {"localhost", "127.0.0.1"}
-    for node in Node.objects.filter(playground=pg):
+    nodes = list(Node.objects.filter(playground=pg).order_by("name"))
+    for node in nodes:
         node_hosts.add(node.name)
-        node_hosts.update(a.get("address") for a in (node.status or {}).get("addresses") or [])
+        node_hosts.update(_addresses(node))
+    # curl runs on the master: its kube-proxy takes what is dialled there (localhost, a ClusterIP, a name); a
+    # NodePort dialled on another node's address is that node's kube-proxy's.
+    via = _master(nodes) if nodes else None
     if host in node_hosts:
         # Every node's kube-proxy opens every NodePort, so the node the user is on does not matter.
         port = port or 80
+        via = next((n.name for n in nodes if host == n.name or host in _addresses(n)), via)
         for svc in services:
             for sp in (svc.spec or {}).get("ports") or []:
                 if sp.get("nodePort") == port and sp.get("protocol", "TCP") == "TCP":
-                    return _via_service(pg, svc, sp, host, port, path, client)
+                    return _via_service(pg, svc, sp, host, port, path, client, via)
         return refused(host, port)
     port = port or 80
     for svc in services:
         if host in ((svc.spec or {}).get("clusterIPs") or [(svc.spec or {}).get("clusterIP")]):
-            return _via_port(pg, svc, host, port, path, client)
+            return _via_port(pg, svc, host, port, path, client, via)
     named = _service_by_name(services, host)
     if named is not None:
-        return _via_port(pg, named, host, port, path, client)
+        return _via_port(pg, named, host, port, path, client, via)
     if _is_ip(host):
         pod = Pod.objects.filter(playground=pg, status__podIP=host, deletion_timestamp__isnull=True).first()
         if pod is None:
             return timed_out(host, port)
         return _answer(pg, pod, port, host, path, client, service=None)
     return unresolved(host)
+
+
+def _addresses(node: Node) -> list[str]:
+    return [a.get("address") for a in (node.status or {}).get("addresses") or []]
+
+
+def _master(nodes: list[Node]) -> str:
+    masters = [n.name for n in nodes if "node-role.kubernetes.io/control-plane" in (n.labels or {})]
+    return (masters or [nodes[0].name])[0]
 
 
 def _service_by_name(services: list[Service], host: str) -> Service | None:
@@ -118,10 +138,11 @@ def _service_by_name(services: list[Service], host: str) -> Service | None:
     return next((s for s in services if s.name == name and s.namespace == namespace), None)
 
 
-def _via_port(pg: Playground, svc: Service, host: str, port: int, path: str, client: str) -> Response:
+def _via_port(pg: Playground, svc: Service, host: str, port: int, path: str, client: str,
+              via: str | None = None) -> Response:
     for sp in (svc.spec or {}).get("ports") or []:
         if sp.get("port") == port and sp.get("protocol", "TCP") == "TCP":
-            return _via_service(pg, svc, sp, host, port, path, client)
+            return _via_service(pg, svc, sp, host, port, path, client, via)
     return refused(host, port)
 
 
@@ -147,7 +168,7 @@ def next_backend(svc: Service, n: int) -> int:
 
 
 def _via_service(pg: Playground, svc: Service, svc_port: dict, host: str, port: int, path: str,
-                 client: str) -> Response:
+                 client: str, via: str | None = None) -> Response:
     backends = _backends(pg, svc, svc_port)
     if not backends:
         # No endpoints: kube-proxy installs a REJECT rule, so the connection is refused at once.
@@ -161,7 +182,11 @@ def _via_service(pg: Playground, svc: Service, svc_port: dict, host: str, port: 
             return Response(400, "Client sent an HTTP request to an HTTPS server.\n", node=addr.get("nodeName"),
                             service=svc.name)
         return refused(host, port)
-    return _answer(pg, pod, target, host, path, client, service=svc.name, shown_port=port)
+    answer = _answer(pg, pod, target, host, path, client, service=svc.name, shown_port=port)
+    if answer.pod is None:
+        return answer
+    return dataclasses.replace(answer, via=via, dialled=f"{host}:{port}", namespace=svc.namespace,
+                               pod_ip=(pod.status or {}).get("podIP"))
 
 
 def not_found_page(image: images.Image) -> str:

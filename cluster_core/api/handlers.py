@@ -587,7 +587,7 @@ def log_lines(call: Call) -> tuple[object, list[str]]:
 
 
 def proxy(call: Call) -> Reply:
-    from .. import kube_proxy
+    from .. import kube_proxy, traffic
 
     res = call.resource
     name, _, port = call.name.partition(":")
@@ -605,6 +605,7 @@ def proxy(call: Call) -> Reply:
     else:
         raise NotFound("the server could not find the requested resource")
     reply = kube_proxy.curl(call.pg, target, path=path, client="10.244.0.0")
+    traffic.record(call.pg, reply, path)
     if reply.error:
         err = ApiError(f"error trying to reach service: {reply.error}")
         err.code, err.reason = 503, "ServiceUnavailable"

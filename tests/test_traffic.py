@@ -1,0 +1,52 @@
+"""kube-proxy records each request it forwards, and the story draws its way from that record."""
+
+from cluster_core import actions, runtime, writes
+from cluster_core.models import Change
+from playground import story
+
+
+def deploy_and_expose(pg, replicas: int = 3) -> int:
+    writes.do_create(pg, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                          "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                                   "template": {"metadata": {"labels": {"app": "web"}},
+                                                "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}}},
+                     "kubectl")
+    writes.do_create(pg, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                          "spec": {"type": "NodePort", "selector": {"app": "web"},
+                                   "ports": [{"port": 80, "targetPort": 80, "nodePort": 30080}]}}, "kubectl")
+    runtime.settle(pg)
+    pg.refresh_from_db()
+    return pg.revision
+
+
+def forwarded(pg, after: int) -> list[Change]:
+    return list(Change.objects.filter(playground=pg, kind="Event", revision__gt=after).order_by("revision"))
+
+
+def test_it_records_each_forwarded_request_with_the_pod_that_answered(cluster):
+    start = deploy_and_expose(cluster)
+    answers = [actions.curl(cluster, "localhost:30080") for _ in range(3)]
+    records = forwarded(cluster, start)
+    assert [r.detail["traffic"]["pod"] for r in records] == [a.object["pod"] for a in answers]
+    # Round robin over three replicas: three different pods.
+    assert len({a.object["pod"] for a in answers}) == 3
+    assert all(r.actor == "kube-proxy/k8s-master" and r.object["reason"] == "Forwarded" for r in records)
+
+
+def test_it_draws_the_request_through_the_nodes_kube_proxy_to_the_pod_and_back(cluster):
+    start = deploy_and_expose(cluster, replicas=1)
+    actions.curl(cluster, "k8s-node2:30080")
+    [record] = forwarded(cluster, start)
+    c = {"revision": record.revision, "type": record.type, "kind": record.kind, "namespace": record.namespace,
+         "name": record.name, "object": record.object, "actor": record.actor, "message": record.message,
+         "detail": record.detail}
+    s = story.step(c)
+    pod = record.detail["traffic"]["pod"]
+    assert s["path"] == ["client", "kube-proxy@k8s-node2", f"pod:default/{pod}", "kube-proxy@k8s-node2", "client"]
+    assert f"to Pod {pod}" in s["text"] and "answered 200" in s["text"]
+
+
+def test_it_records_nothing_when_the_connection_is_refused(cluster):
+    start = deploy_and_expose(cluster)
+    assert not actions.curl(cluster, "localhost:31999").ok
+    assert forwarded(cluster, start) == []
