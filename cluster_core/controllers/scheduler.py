@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import random
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -306,6 +307,8 @@ class Decision:
     filtered: dict[str, str]
     scores: dict[str, dict[str, int]]
     chosen: str | None
+    # The nodes that shared the best total, when more than one did: the chosen one was picked among them at random.
+    tied: list[str] = field(default_factory=list)
 
     def detail(self) -> dict:
         """What the feed keeps of the decision: every rejected node with its reason, the chosen node's scores and
@@ -322,7 +325,11 @@ class Decision:
             spread = mine["spread"]
             keep.update(next(([n] for _, n in ranked if scores[n]["spread"] >= spread), []))
             scores = {n: scores[n] for n in sorted(keep)}
-        return {"filtered": self.filtered, "scores": scores, "chosen": self.chosen, "feasible": len(self.scores)}
+        out = {"filtered": self.filtered, "scores": scores, "chosen": self.chosen, "feasible": len(self.scores),
+               "weights": {name: weight for _, weight, name in _SCORERS}}
+        if self.tied:
+            out["tied"] = self.tied
+        return out
 
 
 def equivalence(pod: Pod) -> tuple | None:
@@ -357,6 +364,7 @@ def decide(pod: Pod, nodes: list[Node], state: CycleState) -> Decision:
     filtered: dict[str, str] = {}
     scores: dict[str, dict[str, int]] = {}
     best, best_total = None, -1
+    ties: list[str] = []
     infos = state.nodes
     for node in nodes:
         name = node.name
@@ -370,10 +378,20 @@ def decide(pod: Pod, nodes: list[Node], state: CycleState) -> Decision:
             continue
         scores[name] = row
         total = row["total"]
-        # Highest total wins; equal totals go to the first node by name, so a replay decides the same.
-        if total > best_total or (total == best_total and name < best):
-            best, best_total = name, total
+        if total > best_total:
+            best, best_total, ties = name, total, [name]
+        elif total == best_total:
+            ties.append(name)
+    if len(ties) > 1:
+        # As the real scheduler does, a tie is broken at random; the generator is seeded with the pod's uid, so
+        # the same pod in the same cluster is placed the same way again (a replay, a test).
+        best = tie_breaker(pod).choice(sorted(ties))
+        return Decision(filtered, scores, best, sorted(ties))
     return Decision(filtered, scores, best)
+
+
+def tie_breaker(pod: Pod) -> random.Random:
+    return random.Random(f"{pod.uid}/{pod.name}")
 
 
 _TAINT = re.compile(r"untolerated taint \{(?P<key>[^:]*): (?P<value>[^}]*)\}")
@@ -392,7 +410,7 @@ def why(d: Decision, owner: str = "") -> str:
     if not others:
         because = "the only node that fits"
     elif all(row["total"] == chosen["total"] for row in others):
-        because = "tied with the others, first by name"
+        because = "tied with the others, picked at random (seeded with the pod's uid)"
     elif all(row["spread"] < chosen["spread"] for row in others):
         because = f"fewest pods of {owner or 'the same owner'}"
     else:
