@@ -242,7 +242,7 @@ def scheduling_reason(detail: dict) -> str:
     if not others:
         because = _("the only node that fits")
     elif all(r.get("total") == mine.get("total") for r in others):
-        because = _("tied with the others, first by name")
+        because = _("tied with the others, picked at random (seeded with the pod's uid)")
     elif all(r.get("spread", 0) < mine.get("spread", 0) for r in others):
         because = _("fewest pods of the same owner")
     else:
@@ -264,9 +264,21 @@ def plain_filter(reason: str) -> str:
     return reason.replace("node(s) had ", "").replace("node(s) ", "")
 
 
+# Where a client's write came from, as the page's actions mark it ("dashboard: kubectl scale").
+CLIENT_PREFIXES = {"dashboard": gettext_noop("dashboard"), "terminal": gettext_noop("terminal")}
+
+
+def client_name(actor: str) -> str:
+    """The client in a sentence, its prefix in the reader's language: "dashboard: kubectl scale" → "页面: …"."""
+    head, sep, rest = actor.partition(": ")
+    if sep and head in CLIENT_PREFIXES:
+        return f"{_(CLIENT_PREFIXES[head])}: {rest}"
+    return actor
+
+
 def _client_step(c: dict) -> str:
     kind, name, obj = c["kind"], c["name"], c.get("object") or {}
-    values = {"actor": c["actor"], "kind": kind, "name": name, "rev": c["revision"]}
+    values = {"actor": client_name(c["actor"]), "kind": kind, "name": name, "rev": c["revision"]}
     if c["type"] == "DELETED" or _meta(obj).get("deletionTimestamp"):
         return _("%(actor)s asked kube-apiserver to delete %(kind)s %(name)s; etcd stored it at revision "
                  "%(rev)s") % values
@@ -379,15 +391,34 @@ def _scheduler_step(c: dict) -> str:
         "pod": c["name"], "message": c.get("message", "").split(": ", 1)[-1]}
 
 
+def traffic(c: dict) -> dict:
+    """kube-proxy's record of a request it forwarded (cluster_core/traffic.py), or {}."""
+    return (c.get("detail") or {}).get("traffic") or {} if c["kind"] == "Event" else {}
+
+
+def pod_box(namespace: str, name: str) -> str:
+    return f"pod:{namespace}/{name}"
+
+
 def skipped(c: dict) -> bool:
-    """Rows the story leaves out: Events (they repeat a step in other words) and node heartbeats."""
+    """Rows the story leaves out: Events (they repeat a step in other words) and node heartbeats. kube-proxy's
+    record of a forwarded request is a step of its own: nothing else tells it."""
     if c["kind"] == "Event":
-        return True
+        return not traffic(c)
     return c["kind"] == "Node" and c["type"] == "MODIFIED" and c["actor"].startswith("kubelet")
+
+
+def _traffic_step(t: dict) -> str:
+    return _("kube-proxy on %(via)s took the request to %(dialled)s%(path)s and forwarded it, round robin over the "
+             "Service's endpoints, to Pod %(pod)s (%(ip)s) on %(node)s, which answered %(status)s") % {
+        "via": t.get("via", ""), "dialled": t.get("dialled", ""), "path": t.get("path", "/"), "pod": t.get("pod", ""),
+        "ip": t.get("podIP", ""), "node": t.get("node", ""), "status": t.get("status", "")}
 
 
 def step_text(c: dict) -> str:
     actor = c["actor"]
+    if traffic(c):
+        return _traffic_step(traffic(c))
     if actor == "kube-scheduler" and c["kind"] == "Pod":
         return _scheduler_step(c)
     if actor.startswith("kubelet/") and c["kind"] == "Pod":
@@ -402,6 +433,11 @@ def step_text(c: dict) -> str:
 def path(c: dict, nodes: list[str] | None = None) -> list[str]:
     """The boxes a change's token travels through: writer → apiserver → etcd, then to whoever watches next."""
     actor, obj = c["actor"], c.get("object") or {}
+    t = traffic(c)
+    if t:
+        # The request and its answer: client → the node's kube-proxy → the chosen pod, and back.
+        proxy, pod = proxy_box(t.get("via", "")), pod_box(c["namespace"], t.get("pod", ""))
+        return [CLIENT, proxy, pod, proxy, CLIENT]
     if actor == "kube-scheduler":
         start = SCHEDULER
     elif actor.startswith("kubelet/"):
@@ -411,6 +447,9 @@ def path(c: dict, nodes: list[str] | None = None) -> list[str]:
     else:
         start = CLIENT
     hops = [start, APISERVER, ETCD]
+    if start != CLIENT and watched(c):
+        # The component learnt of what it acts on through its watch on the apiserver (the seed's flow figure).
+        hops = [APISERVER, *hops]
     node = _spec(obj).get("nodeName", "")
     if c["kind"] == "Pod" and not actor.startswith("kubelet/") and node:
         # The binding or the deletion reaches the node's kubelet through its watch.
@@ -419,6 +458,18 @@ def path(c: dict, nodes: list[str] | None = None) -> list[str]:
         # "kube-proxy@*": every node's kube-proxy, when the caller does not list the nodes.
         hops += [APISERVER, *(proxy_box(n) for n in nodes or ["*"])]
     return hops
+
+
+# Kubelet stages started by what the kubelet's watch delivered (a bound pod, a deletion), not by its own timers.
+WATCHED_STAGES = {"accept", "stop", "discard"}
+
+
+def watched(c: dict) -> bool:
+    """Whether a component's write answers a change it was told of by its watch: every controller's and the
+    scheduler's; the kubelet's when it takes a newly bound pod or a deletion (a pull finishing is its own timer)."""
+    if c["actor"].startswith("kubelet/"):
+        return bool(WATCHED_STAGES & set((c.get("detail") or {}).get("stages") or []))
+    return True
 
 
 def step(c: dict, nodes: list[str] | None = None) -> dict | None:
@@ -456,6 +507,13 @@ def cause_before(owner_changes: list[dict], revision: int) -> dict | None:
     return max(earlier, key=lambda c: c["revision"]) if earlier else None
 
 
+# The scheduler's scores in words, and their weights in the default profile (cluster_core/controllers/scheduler.py;
+# decisions recorded before the weights were kept in the feed use these).
+SCORE_COLUMNS = {"least_allocated": gettext_noop("Free CPU and memory"),
+                 "spread": gettext_noop("Fewest pods of the same owner")}
+SCORE_WEIGHTS = {"least_allocated": 1, "spread": 2}
+
+
 def why_chain(changes: list[dict]) -> list[dict]:
     """The changes that made an object, oldest first, each as a line with its scheduling decision if any."""
     lines = []
@@ -467,8 +525,13 @@ def why_chain(changes: list[dict]) -> list[dict]:
         if c["actor"] == "kube-scheduler" and detail.get("scores") is not None:
             line["filtered"] = [{"node": n, "reason": plain_filter(r)}
                                 for n, r in sorted((detail.get("filtered") or {}).items())]
-            line["scores"] = [{"node": n, **s, "chosen": n == detail.get("chosen")}
+            weights = detail.get("weights") or SCORE_WEIGHTS
+            line["weights"] = [{"name": _(SCORE_COLUMNS.get(k, k)), "weight": w} for k, w in weights.items()]
+            line["scores"] = [{"node": n, "chosen": n == detail.get("chosen"), "total": s.get("total", 0),
+                               "cells": [{"score": s.get(k, 0), "weight": w, "weighted": s.get(k, 0) * w}
+                                         for k, w in weights.items()]}
                               for n, s in sorted(detail["scores"].items())]
+            line["tied"] = detail.get("tied") or []
         lines.append(line)
     return lines
 

@@ -16,6 +16,8 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from cluster_core import actions, clock, labels
 from cluster_core.api import discovery
 from cluster_core.api.resources import Resource, find
@@ -34,11 +36,18 @@ KUSTOMIZE_VERSION = "v5.8.1"
 # What `clear` prints; the page may also just empty its panel when it sees it.
 CLEAR = "\x1b[H\x1b[2J\x1b[3J"
 PROMPT = re.compile(r"^\s*(\[[^\]]*\]\s*)?[#$]\s+")
-HINT = "try: kubectl get pods, kubectl create deployment …, curl localhost:<nodePort>, help"
+def hint() -> str:
+    return _("try: kubectl get pods, kubectl create deployment …, curl localhost:<nodePort>, help")
 
-HELP = """\
-This terminal is a node of the playground's cluster. It understands:
 
+def help_text() -> str:
+    """What `help` prints, in the page's language (the command lines stay as typed)."""
+    return (_("This terminal is a node of the playground's cluster. It understands:") + "\n\n" + COMMAND_LINES
+            + "\n" + _("Images in this cluster's registry: %(images)s") % {
+                "images": ", ".join(actions.images.known_names())} + "\n")
+
+
+COMMAND_LINES = """\
   kubectl create deployment NAME --image=IMAGE [--replicas=N]
   kubectl get pods|deployments|services|replicasets|nodes|events|endpoints|namespaces|all [NAME]
         [-o wide|name|yaml|json] [-A] [-n NAMESPACE] [-l SELECTOR] [--show-labels]
@@ -54,8 +63,6 @@ This terminal is a node of the playground's cluster. It understands:
   kubectl version
   curl localhost:NODEPORT | curl CLUSTER-IP[:PORT] | curl NODE-IP:NODEPORT
   clear
-
-Images in this cluster's registry: {images}
 """
 
 
@@ -108,7 +115,7 @@ def _dispatch(pg: Playground, words: list[str]) -> TerminalResult:
     if cmd == "curl":
         return curl(pg, words[1:])
     if cmd in ("help", "?"):
-        return TerminalResult(HELP.format(images=", ".join(actions.images.known_names())), 0)
+        return TerminalResult(help_text(), 0)
     if cmd == "clear":
         return TerminalResult(CLEAR, 0)
     if cmd in ("ssh", "VBoxManage", "mv"):
@@ -118,7 +125,8 @@ def _dispatch(pg: Playground, words: list[str]) -> TerminalResult:
         if done is not None:
             text = done.message if done.ok else done.error
             return TerminalResult(text + "\n" if text else "", 0 if done.ok else 1)
-    return TerminalResult(f"kubeplay: command not found: {cmd} — {HINT}\n", 127)
+    return TerminalResult(_("kubeplay: command not found: %(cmd)s — %(hint)s") % {"cmd": cmd, "hint": hint()} + "\n",
+                          127)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -255,8 +263,7 @@ UNSUPPORTED = {"apply", "edit", "label", "annotate", "patch", "replace", "attach
 
 def kubectl(pg: Playground, args: list[str]) -> TerminalResult:
     if not args or args[0] in ("-h", "--help", "help"):
-        return TerminalResult("kubectl controls the playground's Kubernetes cluster.\n\n" + HELP.format(
-            images=", ".join(actions.images.known_names())), 0)
+        return TerminalResult(_("kubectl controls the playground's Kubernetes cluster.") + "\n\n" + help_text(), 0)
     sub, rest = args[0], args[1:]
     if sub in ("exec", "run", "port-forward"):
         from . import terminal_exec
@@ -269,7 +276,8 @@ def kubectl(pg: Playground, args: list[str]) -> TerminalResult:
     handler = COMMANDS.get(sub)
     if handler is None:
         if sub in UNSUPPORTED or sub == "create":
-            raise Exit(f'kubeplay: "kubectl {sub}" is not available in this terminal — {HINT}')
+            raise Exit(_('kubeplay: "kubectl %(sub)s" is not available in this terminal — %(hint)s') % {
+                "sub": sub, "hint": hint()})
         raise Exit(f'error: unknown command "{sub}" for "kubectl"\nRun \'kubectl --help\' for usage.')
     return handler(pg, rest)
 

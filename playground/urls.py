@@ -24,6 +24,7 @@ urlpatterns = [
     path("p/<slug:slug>/terminal", views.terminal, name="terminal"),
     path("p/<slug:slug>/tempo", views.tempo, name="tempo"),
     path("p/<slug:slug>/reset", views.reset, name="reset"),
+    path("p/<slug:slug>/history", views.history, name="history"),
     path("p/<slug:slug>/why/<str:kind>/<str:namespace>/<str:name>", views.why, name="why"),
     path("p/<slug:slug>/kubeconfig", views.download_kubeconfig, name="kubeconfig"),
     path("p/<slug:slug>/lessons/", lessons.panel, name="lessons"),

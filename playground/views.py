@@ -5,19 +5,22 @@ import logging
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 
-from cluster_core import actions, images, kubeconfig, playgrounds, runtime
+from cluster_core import actions, images, kubeconfig, pacing, playgrounds, runtime
 from cluster_core.api import tls
 from cluster_core.models import Change, Deployment, Playground, Service
 from cluster_core.tempo import set_paused, set_tempo
 
 from . import access, consumers, landing, lessons, story
+from . import history as timeline
 from .classroom import pages as classroom_pages
 
 log = logging.getLogger(__name__)
@@ -81,6 +84,7 @@ def page(request, slug):
         "service_types": ["NodePort", "ClusterIP"],
         "phases": ["Pending", "ContainerCreating", "Running", "Terminating", "ErrImagePull"],
         "words": page_words(),
+        "step_ms": int(pacing.CLASSROOM_STEP_SECONDS * 1000),
         **revision_choices(pg, "test1"),
         **lessons.panel_context(request, pg),
         **classroom_pages.page_context(request, pg),
@@ -123,6 +127,13 @@ def page_words() -> dict:
         "newSet": _("new"), "oldSet": _("old"), "revision": _("revision"),
         "desired": _("desired"), "current": _("current"), "ready": _("ready"),
         "serviceEndpoints": _("Service %s endpoints:"), "etcdRevision": _("revision"), "keys": _("keys"),
+        "replayFrom": _("Replaying from revision %s: the playground as it was then, and every change since"),
+        "replaying": _("replaying from revision %s"), "revisionAt": _("revision %s"),
+        "burst": _("%s steps at once: too many to animate one by one at this tempo, told in groups"),
+        "grouped": {
+            "created": _("%(n)s %(kind)s created by %(who)s"), "changed": _("%(n)s %(kind)s changed by %(who)s"),
+            "deleted": _("%(n)s %(kind)s deleted by %(who)s"), "bound": _("%(n)s pods bound by %(who)s"),
+        },
     }
 
 
@@ -275,6 +286,19 @@ def reset(request, slug):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Time travel: the playground at an earlier revision and the changes since, for the page to replay
+
+
+@require_GET
+def history(request, slug):
+    pg = _playground(request, slug, write=False)
+    raw = _field_get(request, "at")
+    if not raw.isdigit():
+        return JsonResponse({"error": _("Name a revision: a whole number.")}, status=400)
+    return JsonResponse(timeline.state_at(pg, int(raw), translation.get_language() or settings.LANGUAGE_CODE))
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # "Why?": the chain of writes that made an object, from the feed
 
 
@@ -302,7 +326,8 @@ def gather_chain(pg, kind: str, namespace: str, name: str) -> list[dict]:
         ref = story.owner_of(child)
         if not ref or ref.get("kind") not in WHY_KINDS:
             break
-        owner_changes = _changes(pg, ref["kind"], namespace, ref.get("name", ""))
+        # The owner with that uid only: a Deployment deleted and made again under the same name is another one.
+        owner_changes = _changes(pg, ref["kind"], namespace, ref.get("name", ""), ref.get("uid", ""))
         cause = story.cause_before(owner_changes, before)
         if cause is None:
             break

@@ -46,7 +46,8 @@ def test_it_names_the_controller_inside_the_controller_manager():
     s = story.step(c)
     assert s["text"] == ("kube-controller-manager (deployment controller) created ReplicaSet test1-7c9f for "
                          "Deployment test1 with 3 replicas")
-    assert s["path"] == ["controller-manager", "apiserver", "etcd"]
+    # It learnt of the Deployment through its watch: the token comes from the apiserver first.
+    assert s["path"] == ["apiserver", "controller-manager", "apiserver", "etcd"]
 
 
 def test_it_tells_the_daemonset_controller_aiming_a_pod_at_its_node():
@@ -57,7 +58,7 @@ def test_it_tells_the_daemonset_controller_aiming_a_pod_at_its_node():
     s = story.step(c)
     assert s["text"] == ("kube-controller-manager (daemonset controller) created Pod kube-proxy-x2b4c for "
                          "DaemonSet kube-proxy, aimed at node k8s-node3; the scheduler binds it there")
-    assert s["path"][:3] == ["controller-manager", "apiserver", "etcd"]
+    assert s["path"][:4] == ["apiserver", "controller-manager", "apiserver", "etcd"]
     status = {"status": {"desiredNumberScheduled": 3, "numberReady": 2}}
     c = change(821, "MODIFIED", "DaemonSet", "kube-proxy", "daemonset-controller", status, namespace="kube-system")
     assert story.step(c)["text"] == ("kube-controller-manager (daemonset controller) updated the status of "
@@ -72,8 +73,8 @@ def test_it_explains_the_scheduling_decision_from_the_detail():
     s = story.step(c)
     assert s["text"] == ("kube-scheduler bound Pod test1-7c9f-x2 to k8s-node2: most free CPU and memory; "
                          "k8s-master rejected: untolerated taint node-role.kubernetes.io/control-plane")
-    # The binding then reaches the chosen node's kubelet through its watch.
-    assert s["path"] == ["scheduler", "apiserver", "etcd", "apiserver", "kubelet@k8s-node2"]
+    # The pending pod reaches the scheduler through its watch, and the binding the chosen node's kubelet.
+    assert s["path"] == ["apiserver", "scheduler", "apiserver", "etcd", "apiserver", "kubelet@k8s-node2"]
 
 
 def test_it_tells_the_kubelet_stages_in_order():
@@ -83,7 +84,9 @@ def test_it_tells_the_kubelet_stages_in_order():
     s = story.step(c)
     assert s["text"] == ("kubelet on k8s-node2 pulled image nginx and started the container of Pod test1-7c9f-x2, "
                          "then reports Pod test1-7c9f-x2 Running at 10.244.2.3")
-    assert s["path"] == ["kubelet@k8s-node2", "apiserver", "etcd"]
+    assert s["path"] == ["kubelet@k8s-node2", "apiserver", "etcd"]  # its own timer: no watch hop
+    c["detail"] = {"stages": ["accept"]}
+    assert story.step(c)["path"] == ["apiserver", "kubelet@k8s-node2", "apiserver", "etcd"]
 
 
 def test_it_sends_endpoints_changes_on_to_every_kube_proxy():

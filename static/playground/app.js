@@ -27,6 +27,7 @@
   let paused = body.dataset.paused === "1";
   let showSystem = false;
   let revisionsDue = false;
+  let queuedUpTo = 0; // the newest revision taken into the queue: a replay and the live feed may overlap
 
   const k = (kind, ns, name) => `${kind}/${ns}/${name}`;
   const el = (tag, cls, text) => {
@@ -70,6 +71,7 @@
       etcd.set(etcdKey(row), { rev: row.rv, fresh: false });
     }
     revision = msg.revision;
+    queuedUpTo = msg.revision;
     document.getElementById("steps").replaceChildren();
     stepNo = 0;
     currentStep = null;
@@ -116,8 +118,20 @@
   let running = false;
   let currentStep = null;
   let stepsMoved = false;
-  const hopMs = () => ({ classroom: 650, realtime: 160, instant: 0 })[tempo] ?? 160;
+  // At the classroom tempo a step takes as long as the cluster waits between two writes (cluster_core/pacing.py),
+  // so the drawing and the cluster move together; its hops share that time.
+  const STEP_MS = Number(body.dataset.stepMs) || 2000;
+  // A replay from the timeline goes at the tempo its viewer picked; otherwise the playground's tempo.
+  let replaying = null;
+  const animTempo = () => (replaying ? replaying.tempo : tempo);
+  const hopMs = (hops) => ({ classroom: STEP_MS / Math.max(1, hops - 1), realtime: 160, instant: 0 })[animTempo()]
+    ?? 160;
   const STEPS_KEPT = 200;
+  // The page's own record of what it told, for anyone checking it against the change feed (the browser tests):
+  // `animated` the revisions shown one by one with a token, `grouped` those told together in a burst.
+  const record = { animated: [], grouped: [], hops: [], replays: [], traffic: [] };
+  record.pending = () => queue.length + (running ? 1 : 0);
+  window.kubeplay = record;
 
   function stepItem(c) {
     stepNo += 1;
@@ -125,6 +139,16 @@
     li.value = stepNo;
     li.dataset.actor = c.actor;
     return li;
+  }
+
+  // The step being animated, repeated under the drawing so it stays in view with it.
+  const nowStep = document.getElementById("now-step");
+  function showNow(li) {
+    if (!li) {
+      nowStep.replaceChildren();
+      return;
+    }
+    nowStep.replaceChildren(el("span", "no", `${li.value}.`), li.textContent);
   }
 
   // Appends told steps in one DOM write; the list keeps the last STEPS_KEPT and follows the newest in the frame.
@@ -137,6 +161,7 @@
     currentStep?.classList.remove("current");
     currentStep = current ? lis[lis.length - 1] : null;
     currentStep?.classList.add("current");
+    showNow(currentStep);
     list.append(...lis);
     const extra = list.children.length - STEPS_KEPT;
     for (let i = 0; i < extra; i += 1) list.firstElementChild.remove();
@@ -182,8 +207,8 @@
   // With prefers-reduced-motion the boxes of the path light up together instead, for as long as the token
   // would have travelled, so the story keeps its pace.
   function animate(step, actor) {
-    const per = hopMs();
     const hops = step.path.map(boxes);
+    const per = hopMs(hops.length);
     if (!per || reducedMotion.matches) {
       hops.flat().forEach((b) => flash(b, Math.max(600, per * hops.length)));
       return new Promise((r) => setTimeout(r, per * Math.max(0, hops.length - 1)));
@@ -207,19 +232,59 @@
     return Promise.all(runs);
   }
 
-  // A burst (scale to 300) is told without tokens, in one go: every change applied in order, every step listed,
-  // each box of their paths lit once.
+  // What a group of steps in a burst is called: who wrote, what kind, and how.
+  function verbOf(c) {
+    if (c.type === "ADDED") return "created";
+    if (c.type === "DELETED") return "deleted";
+    if (c.kind === "Pod" && c.actor === "kube-scheduler") return "bound";
+    return "changed";
+  }
+
+  // A burst (scale to 300, or anything at the instant tempo) cannot be animated one step at a time: it is told in
+  // one go, and says so. Every change is applied in order; consecutive steps of one component, kind and verb are
+  // one line ("12 Pod bound by kube-scheduler") that opens onto the steps it groups; each box is lit once.
   function tellBurst() {
     const items = queue.splice(0);
-    const told = [];
+    const groups = [];
     const names = new Set();
     for (const c of items) {
       applyChange(c);
       if (!c.step) continue;
-      told.push(c);
+      record.grouped.push(c.rev);
       c.path.forEach((n) => names.add(n));
+      const last = groups[groups.length - 1];
+      const verb = verbOf(c);
+      if (last && last.actor === c.actor && last.kind === c.kind && last.verb === verb) last.items.push(c);
+      else groups.push({ actor: c.actor, kind: c.kind, verb, items: [c] });
     }
-    tellAll(told, true);
+    if (groups.length) {
+      const list = document.getElementById("steps");
+      const note = el("li", "burst-note", W.burst.replace("%s", groups.reduce((n, g) => n + g.items.length, 0)));
+      note.value = stepNo + 1;
+      const lis = [note, ...groups.map((g) => {
+        if (g.items.length === 1) return stepItem(g.items[0]);
+        const li = el("li", "group");
+        stepNo += g.items.length;
+        li.value = stepNo;
+        li.dataset.actor = g.actor;
+        const details = el("details");
+        details.append(el("summary", "", W.grouped[g.verb].replace("%(n)s", g.items.length)
+          .replace("%(kind)s", g.kind).replace("%(who)s", g.actor)));
+        const inner = el("ol");
+        for (const c of g.items.slice(-50)) inner.append(el("li", "", c.step));
+        details.append(inner);
+        li.append(details);
+        return li;
+      })];
+      currentStep?.classList.remove("current");
+      currentStep = lis[lis.length - 1];
+      currentStep.classList.add("current");
+      showNow(currentStep);
+      list.append(...lis);
+      const extra = list.children.length - STEPS_KEPT;
+      for (let i = 0; i < extra; i += 1) list.firstElementChild.remove();
+      stepsMoved = true;
+    }
     [...names].flatMap(boxes).forEach((b) => flash(b, 400));
     schedule();
   }
@@ -228,7 +293,9 @@
     if (running) return;
     running = true;
     while (queue.length) {
-      if (queue.length > BURST || tempo === "instant") {
+      // At the classroom tempo every step is animated, however many wait: the cluster waits for them too.
+      const pace = animTempo();
+      if (pace !== "classroom" && (queue.length > BURST || pace === "instant")) {
         timed("burst", tellBurst);
         await new Promise((r) => requestAnimationFrame(r)); // let the frame draw before the next batch
         continue;
@@ -238,12 +305,16 @@
       schedule();
       if (!c.step) continue;
       tellAll([c], true);
+      record.animated.push(c.rev);
+      record.hops.push({ rev: c.rev, path: c.path });
+      if (c.kind === "Event") record.traffic.push({ rev: c.rev, path: c.path });
       const done = animate(c, c.actor);
       // Classroom tempo tells one step at a time; realtime lets tokens overlap.
-      if (tempo === "classroom") await done;
+      if (pace === "classroom") await done;
       else await new Promise((r) => setTimeout(r, 60));
     }
     running = false;
+    if (replaying) endReplay();
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -290,6 +361,7 @@
       b.type = "button";
       b.tabIndex = -1;
       b.dataset.why = k("Pod", pod.ns, pod.name);
+      b.dataset.box = `pod:${pod.ns}/${pod.name}`; // where a request kube-proxy forwarded ends
       b.append(el("span", "n"), el("span", "i"), el("span", "ip"), el("span", "s"));
       li.append(b);
     }
@@ -485,10 +557,13 @@
       const rolling = live.length > 1;
       card.append(el("h3", "", `${d.name} ${rolling ? "· " + W.rolling : ""}`));
       const pods = live.flatMap((r) => podsByOwner.get(r.name) || []);
+      // As the deployment controller counts: the ReplicaSets' desired replicas against maxSurge (a Terminating
+      // pod no longer counts), and the ready pods that are not Terminating against maxUnavailable.
+      const counted = live.reduce((n, r) => n + (r.desired || 0), 0);
       const available = pods.filter((p) => p.status === "Running").length;
       card.append(el("p", "budget", W.budget
         .replace("%(surge)s", d.surge || 0).replace("%(max)s", (d.replicas || 0) + (d.surge || 0))
-        .replace("%(now)s", pods.length).replace("%(unavailable)s", d.unavailable || 0)
+        .replace("%(now)s", counted).replace("%(unavailable)s", d.unavailable || 0)
         .replace("%(min)s", Math.max(0, (d.replicas || 0) - (d.unavailable || 0)))
         .replace("%(ready)s", available)));
       const cols = el("div", "sets");
@@ -625,6 +700,7 @@
   }
   function render() {
     frame = 0;
+    followTimeline();
     const any = (...kinds) => kinds.some((x) => dirty.has(x));
     if (any("Node")) timed("nodes", renderNodes);
     if (any("Pod", "Node")) timed("pods", renderPods);
@@ -700,6 +776,8 @@
           if (f in entry) before[f] = entry[f];
           else if (f in before && (f !== "path" || entry.step)) c[f] = before[f];
         }
+        if (c.rev <= queuedUpTo) continue;
+        queuedUpTo = c.rev;
         if (c.step || queue.length) queue.push(c);
         else applyChange(c);
       }
@@ -715,6 +793,70 @@
     };
   }
   connect();
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Time travel: the playground as it was at an earlier revision, then every change since, replayed
+
+  const timeline = document.getElementById("timeline");
+  const range = document.getElementById("timeline-range");
+  const rangeAt = document.getElementById("timeline-at");
+  const replayTempo = document.getElementById("replay-tempo");
+  let scrubbing = false;
+
+  function followTimeline() {
+    if (scrubbing) return;
+    range.max = String(revision);
+    if (!replaying) {
+      range.value = String(revision);
+      rangeAt.textContent = W.live;
+    }
+  }
+
+  async function startReplay(at) {
+    const response = await fetch(`${timeline.dataset.url}?at=${at}`, { headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const past = await response.json();
+    // What the live feed queued meanwhile and the replay does not have yet stays, after it.
+    const later = queue.filter((c) => c.rev > past.latest);
+    queue.length = 0;
+    loadState({ objects: past.objects, revision: past.revision, changes: [] });
+    range.min = String(past.first);
+    const note = el("li", "replay-note", W.replayFrom.replace("%s", past.revision));
+    note.value = stepNo + 1;
+    document.getElementById("steps").append(note);
+    const before = {};
+    for (const entry of past.changes) queue.push({ ...before, ...entry });
+    queue.push(...later);
+    queuedUpTo = Math.max(past.latest, ...later.map((c) => c.rev));
+    replaying = { from: past.revision, tempo: replayTempo.value };
+    record.replays.push({ at: past.revision, pods: ofKind("Pod").map((p) => p.name), changes: past.changes.length,
+      mark: record.animated.length });
+    rangeAt.textContent = W.replaying.replace("%s", past.revision);
+    timeline.classList.add("replaying");
+    drain();
+  }
+
+  function endReplay() {
+    replaying = null;
+    timeline.classList.remove("replaying");
+    followTimeline();
+  }
+
+  range.addEventListener("input", () => {
+    scrubbing = true;
+    rangeAt.textContent = W.revisionAt.replace("%s", range.value);
+  });
+  range.addEventListener("change", () => {
+    scrubbing = false;
+    startReplay(Number(range.value));
+  });
+  replayTempo.addEventListener("change", () => {
+    if (replaying) replaying.tempo = replayTempo.value;
+  });
+  // Back to live: what is left of the replay is told at once.
+  document.getElementById("timeline-live").addEventListener("click", () => {
+    if (replaying) replaying.tempo = "instant";
+  });
 
   // ---------------------------------------------------------------------------------------------------------
   // Controls
