@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cluster_core', '0005_event_uid_unindexed'),
+        ('cluster_core', '0008_stored_objects'),
     ]
 
     operations = [
