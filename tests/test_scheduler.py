@@ -121,12 +121,13 @@ def test_it_spreads_pods_of_one_owner():
 
 
 def test_it_breaks_ties_at_random_from_a_generator_seeded_with_the_pod():
-    d = scheduler.decide(pod(), nodes(), scheduler.snapshot(nodes(), []))
+    p = pod()
+    d = scheduler.decide(p, nodes(), scheduler.snapshot(nodes(), []))
     assert d.scores["k8s-node1"]["total"] == d.scores["k8s-node2"]["total"]
     assert d.tied == ["k8s-node1", "k8s-node2"] and d.chosen in d.tied
     assert d.detail()["tied"] == d.tied
     # The same pod is placed the same way again; other pods land on either node.
-    assert scheduler.decide(pod(), nodes(), scheduler.snapshot(nodes(), [])).chosen == d.chosen
+    assert scheduler.decide(p, nodes(), scheduler.snapshot(nodes(), [])).chosen == d.chosen
     chosen = set()
     for i in range(20):
         p = pod(f"test1-857949f6d6-{i:03d}")
