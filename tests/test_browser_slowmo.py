@@ -198,7 +198,8 @@ def test_it_animates_a_curl_through_kube_proxy_to_the_pod_that_answered(served, 
     action(page, "Deploy", Name="web", Image="nginx", Replicas="3")
     film.until(CONVERGED.replace("test1", "web"), [3, "nginx"])
     assert "service/web exposed" in action(page, "Expose", Deployment="web", Port="80", Type="NodePort")
-    film.until("() => document.querySelector('#svc-default-web .type-NodePort') !== null")
+    # kube-proxy forwards once the endpoints controller has listed the three pods (a step of its own).
+    film.until("() => document.querySelector('#svc-default-web .eps')?.textContent.startsWith('3 ')")
     answered = []
     for n in range(1, 4):
         action(page, "Curl", Target="web")

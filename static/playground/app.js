@@ -19,7 +19,9 @@
   const dirty = new Set();
   const CARRIED = ["kind", "ns", "actor", "at", "path"]; // left out when the entry before had the same
   const BURST = 25; // a queue this long is told without tokens (the server sends such pushes leaner too)
-  const FULL_CHIPS = 8; // more pods than this on one node: compact dots, counted per ReplicaSet and phase
+  // More pods than this on one node: compact dots, counted per ReplicaSet and phase (the drawing stays on one
+  // 1280×720 screen).
+  const FULL_CHIPS = 4;
   const PER_POD_WIRES = 24; // more selected pods than this: one line per Service and node, with counts
   let revision = 0;
   let stepNo = 0;
@@ -270,8 +272,9 @@
         const details = el("details");
         details.append(el("summary", "", W.grouped[g.verb].replace("%(n)s", g.items.length)
           .replace("%(kind)s", g.kind).replace("%(who)s", g.actor)));
-        const inner = el("ol");
-        for (const c of g.items.slice(-50)) inner.append(el("li", "", c.step));
+        // The grouped steps as lines, not list items: the story's list items are its numbered steps only.
+        const inner = el("div", "grouped");
+        for (const c of g.items.slice(-50)) inner.append(el("p", "", c.step));
         details.append(inner);
         li.append(details);
         return li;
