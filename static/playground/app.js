@@ -185,6 +185,10 @@
   });
 
   function boxes(name) {
+    if (name.startsWith("pod:")) {
+      const chip = document.querySelector(`[data-pod="${CSS.escape(name.slice(4))}"]`);
+      return chip ? [chip] : [];
+    }
     if (name.endsWith("@*")) return [...document.querySelectorAll(`[data-box^="${name.slice(0, -1)}"]`)];
     const b = document.querySelector(`[data-box="${CSS.escape(name)}"]`);
     return b ? [b] : [];
@@ -364,7 +368,8 @@
       b.type = "button";
       b.tabIndex = -1;
       b.dataset.why = k("Pod", pod.ns, pod.name);
-      b.dataset.box = `pod:${pod.ns}/${pod.name}`; // where a request kube-proxy forwarded ends
+      // Where a request kube-proxy forwarded ends (not a `data-box`: a pod is no component of the drawing).
+      b.dataset.pod = `${pod.ns}/${pod.name}`;
       b.append(el("span", "n"), el("span", "i"), el("span", "ip"), el("span", "s"));
       li.append(b);
     }
