@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cluster_core', '0008_stored_objects'),
+        ('cluster_core', '0009_playground_request_cap'),
     ]
 
     operations = [
