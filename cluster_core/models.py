@@ -87,7 +87,8 @@ class Playground(models.Model):
     slug = models.SlugField(max_length=63, unique=True)
     tempo = models.CharField(max_length=16, choices=TEMPOS, default="realtime")
     paused = models.BooleanField(default=False)
-    # Writes the loops may still make while paused: a single step sets it to one (see cluster_core/pacing.py).
+    # A single step in progress while paused (cluster_core/pacing.py): n > 0 writes the loops may still make, -1 the
+    # step's write is made; 0, no step (the loops of a paused playground run only in a step or the boot's settle).
     steps = models.IntegerField(default=0)
     # At the classroom tempo, no loop writes before this: the hop of the write before is still being shown.
     write_after = models.DateTimeField(null=True, blank=True)

@@ -171,11 +171,13 @@ class Batch:
                 Playground.objects.filter(pk=pg.pk).update(
                     write_after=pacing.next_gate(now, row["write_after"], steps))
             return False
-        if row["paused"]:
-            if row["steps"] <= 0:
+        if row["paused"] and row["steps"]:
+            # A single step is being made: its one write, then nothing (the budget spent is -1; 0 means no step
+            # in progress — a paused playground's loops are run only by a step or by the boot's own settle).
+            if row["steps"] < 0:
                 raise Paced(0)
-            Playground.objects.filter(pk=pg.pk).update(steps=F("steps") - 1)
-        elif row["tempo"] == "classroom":
+            Playground.objects.filter(pk=pg.pk).update(steps=-1 if row["steps"] == 1 else F("steps") - 1)
+        elif row["tempo"] == "classroom" and not row["paused"]:
             if row["write_after"] and row["write_after"] > now:
                 raise Paced(0)
             Playground.objects.filter(pk=pg.pk).update(write_after=pacing.next_gate(now, None, 1))

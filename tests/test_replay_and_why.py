@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from cluster_core import actions, runtime
 from cluster_core.models import Playground, Pod
@@ -13,7 +14,9 @@ HX = {"HTTP_HX_REQUEST": "true"}
 
 @pytest.fixture
 def client():
-    return Client()
+    yield Client()
+    # A request in Chinese leaves the language active in this thread; the next test starts in the default.
+    translation.deactivate()
 
 
 def revision(pg) -> int:
@@ -91,8 +94,6 @@ def test_it_speaks_chinese_in_the_terminal_help_and_hints(cluster, client):
 
 
 def test_it_names_the_dashboard_and_the_terminal_in_chinese_in_the_story(cluster):
-    from django.utils import translation
-
     from playground import story
 
     c = {"revision": 5, "type": "ADDED", "kind": "Service", "namespace": "default", "name": "web", "object": {},

@@ -20,7 +20,8 @@ def deploy_and_expose(pg, replicas: int = 3) -> int:
 
 
 def forwarded(pg, after: int) -> list[Change]:
-    return list(Change.objects.filter(playground=pg, kind="Event", revision__gt=after).order_by("revision"))
+    return list(Change.objects.filter(playground=pg, kind="Event", revision__gt=after,
+                                      actor__startswith="kube-proxy/").order_by("revision"))
 
 
 def test_it_records_each_forwarded_request_with_the_pod_that_answered(cluster):
