@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 
 class Command(BaseCommand):
     help = ("Benchmarks: converge (loops), api (the served HTTPS API), live (WebSocket viewers), playgrounds "
-            "(creation time, idle cost).")
+            "(creation time, idle cost), hostile (the hostile corpus replayed).")
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="which", required=True)
@@ -19,6 +19,9 @@ class Command(BaseCommand):
         live = sub.add_parser("live", help="WebSocket viewers while a deployment scales")
         live.add_argument("--viewers", type=int, default=200)
         live.add_argument("--pods", type=int, default=200)
+        hostile = sub.add_parser("hostile", help="the hostile request corpus replayed: the server's memory and CPU")
+        hostile.add_argument("--rounds", type=int, default=100)
+        hostile.add_argument("--idle", type=float, default=10.0, help="seconds of CPU measured after the replay")
         pgs = sub.add_parser("playgrounds", help="start N playgrounds, then the server's CPU and memory while idle")
         pgs.add_argument("--idle", type=int, default=300, help="how many playgrounds to start and leave idle")
         pgs.add_argument("--settle", type=float, default=75.0,
@@ -37,6 +40,10 @@ class Command(BaseCommand):
             from playground.bench_api import run
 
             run(self.stdout, pods=opts["pods"], samples=opts["samples"])
+        elif which == "hostile":
+            from playground.bench_hostile import run
+
+            run(self.stdout, rounds=opts["rounds"], idle=opts["idle"])
         elif which == "playgrounds":
             from playground.bench_playgrounds import run
 
