@@ -31,6 +31,13 @@ def test_it_runs_a_job_created_with_kubectl_to_completion(served):
     assert out.strip() == 'job.batch "hello" deleted from default namespace'
 
 
+def test_it_runs_a_jobs_command_and_keeps_its_output(served):
+    out = ok(served, "create", "job", "greet", "--image=busybox", "--", "echo", "hello from a job")
+    assert out.strip() == "job.batch/greet created"
+    ok(served, "wait", "--for=condition=complete", "job/greet", "--timeout=60s", timeout=70)
+    assert ok(served, "logs", "job/greet") == "hello from a job\n"
+
+
 def test_it_creates_a_cronjob_with_kubectl(served):
     out = ok(served, "create", "cronjob", "tick", "--image=busybox", "--schedule=*/1 * * * *")
     assert out.strip() == "cronjob.batch/tick created"

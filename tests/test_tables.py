@@ -387,9 +387,21 @@ KNOWN = {
     "EndpointSlice": ["Name", "AddressType", "Ports", "Endpoints", "Age"],
     "ConfigMap": ["Name", "Data", "Age"],
     "Secret": ["Name", "Type", "Data", "Age"],
+    "ServiceAccount": ["Name", "Secrets", "Age"],
+    "ReplicationController": ["Name", "Desired", "Current", "Ready", "Age", "Containers", "Images", "Selector"],
+    "StatefulSet": ["Name", "Ready", "Age", "Containers", "Images"],
+    "Job": ["Name", "Status", "Completions", "Duration", "Age", "Containers", "Images", "Selector"],
+    "CronJob": ["Name", "Schedule", "Timezone", "Suspend", "Active", "Last Schedule", "Age", "Containers", "Images",
+                "Selector"],
     "Role": ["Name", "Created At"],
+    "RoleBinding": ["Name", "Role", "Age", "Users", "Groups", "ServiceAccounts"],
+    "ClusterRoleBinding": ["Name", "Role", "Age", "Users", "Groups", "ServiceAccounts"],
+    "Lease": ["Name", "Holder", "Age"],
+    "Widget": ["Name", "Created At"],  # a kind without a printer
 }
-WIDE = {"Pod": 4, "Deployment": 3, "ReplicaSet": 3, "DaemonSet": 3, "Service": 1, "Node": 5, "Event": 5}
+WIDE = {"Pod": 4, "Deployment": 3, "ReplicaSet": 3, "DaemonSet": 3, "Service": 1, "Node": 5, "Event": 5,
+        "ReplicationController": 3, "StatefulSet": 2, "Job": 3, "CronJob": 3, "RoleBinding": 3,
+        "ClusterRoleBinding": 3}
 
 
 @pytest.mark.parametrize("kind", sorted(KNOWN))
@@ -409,6 +421,16 @@ def test_it_prints_kinds_without_a_printer_with_name_and_created_at():
             "metadata": {"name": "reader", "creationTimestamp": "2026-11-26T15:54:26Z"}}
     assert tables.column_definitions("Role")[1]["type"] == "date"
     assert tables.row_cells("Role", role, NOW) == ["reader", "2026-11-26T15:54:26Z"]
+
+
+def test_it_prints_a_jobs_status_completions_and_duration():
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi", "creationTimestamp": ago(seconds=90)},
+           "spec": {"completions": 3, "parallelism": 1},
+           "status": {"succeeded": 3, "startTime": ago(seconds=80), "completionTime": ago(seconds=20),
+                      "conditions": [{"type": "Complete", "status": "True"}]}}
+    assert tables.row_cells("Job", job, NOW)[:5] == ["pi", "Complete", "3/3", "60s", "90s"]
+    running = {**job, "spec": {"parallelism": 2}, "status": {"startTime": ago(seconds=5)}}
+    assert tables.row_cells("Job", running, NOW)[1:4] == ["Running", "0/1 of 2", "5s"]
 
 
 def test_it_builds_a_table_with_partial_object_metadata_by_default():
