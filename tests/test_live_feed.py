@@ -129,7 +129,9 @@ async def test_it_stops_the_hub_with_its_last_viewer_and_starts_a_new_one_for_th
     first = consumers.HUBS[(id(asyncio.get_running_loop()), pg.pk)]
     await ws.disconnect()
     await hub_stopped(pg.pk)
-    assert first.task.done() and first.listener.cancelled()
+    assert first.task.done()
+    await asyncio.wait({first.listener}, timeout=10)  # its feed subscription ends with it
+    assert first.listener.cancelled()
 
     ws, state = await connect("default")
     second = consumers.HUBS[(id(asyncio.get_running_loop()), pg.pk)]
