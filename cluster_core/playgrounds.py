@@ -14,7 +14,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 
-from . import bootstrap, nudge
+from . import nudge, seedcopy
 from .idle import DEFAULT, idle_limit, remove_idle
 from .models import Change, KubeObject, Playground, new_link
 from .writes import Batch
@@ -49,7 +49,7 @@ def start(tempo: str = "realtime") -> Playground:
     """A new playground with the seed's cluster up (every system pod Running), behind a new link."""
     if Playground.objects.count() >= cap():
         raise Full(cap())
-    return bootstrap.create_playground(new_link(), tempo=tempo)
+    return seedcopy.create(new_link(), tempo=tempo)
 
 
 def find(link: str) -> Access | None:
@@ -84,11 +84,11 @@ def owned_rows() -> list[tuple[type, str]]:
 
 def reset(pg: Playground) -> Playground:
     """Back to the seed's fresh cluster, behind the same links. Every object is deleted through the write path
-    (watches and pages see each DELETED), then the seed is written again and converged at tempo instant; the
-    playground keeps its tempo, its pause and its revision counter (revisions only ever grow)."""
-    tempo, paused = pg.tempo, pg.paused
-    with nudge.capture() as seeded, transaction.atomic():
-        Playground.objects.filter(pk=pg.pk).update(tempo="instant", paused=True)
+    (watches and pages see each DELETED), then the seed's converged cluster is copied in after them (`seedcopy`,
+    as a new playground gets it); the playground keeps its tempo, its pause and its revision counter (revisions
+    only ever grow)."""
+    tpl = seedcopy.template()
+    with transaction.atomic():
         b = Batch(pg, ACTOR)
         for model in object_models():
             for obj in model.objects.filter(playground=pg):
@@ -98,8 +98,10 @@ def reset(pg: Playground) -> Playground:
         # feed stays: revisions only grow, and watches see the deletions above.
         for model, field in owned_rows():
             model.objects.filter(**{field: pg}).delete()
-        bootstrap.seed(pg)
-    pg = bootstrap.converge(pg, tempo, set(seeded), paused=paused)
+        top = seedcopy.copy_into(pg, tpl)
+    # The pages and watches read the copied start-up from the feed.
+    transaction.on_commit(lambda: nudge.send_targets(pg.pk, set(), top))
+    pg.refresh_from_db()
     touch(pg)
     return pg
 
