@@ -49,8 +49,7 @@ class Template:
     revision: int
     compacted_revision: int
     tables: list[Table]
-    # Every text in the rows that a copy replaces, one alternation (longest first); what each one is.
-    pattern: re.Pattern | None
+    # What a copy replaces in the rows' texts (each text is kept as `Pieces` around them).
     uids: list[str]
     pod_names: dict[str, str]  # name -> its generateName
     stamps: dict[str, dt.datetime]
@@ -135,9 +134,22 @@ def _read(pg: Playground, start: tuple[dt.datetime, dt.datetime]) -> Template:
     joined = "\n".join(texts)
     links = {value: attr for attr, value in (("slug", pg.slug), ("token", pg.token)) if value and value in joined}
     keys = sorted([*uids, *pod_names, *stamps, *links], key=len, reverse=True)
-    pattern = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+    if keys:
+        # Each text is split once, here, around what a copy replaces: a copy joins the pieces with its own values.
+        pattern = re.compile("(" + "|".join(re.escape(k) for k in keys) + ")")
+        for table in tables:
+            for row in table.rows:
+                for i, v in enumerate(row):
+                    if isinstance(v, str):
+                        parts = pattern.split(v)
+                        if len(parts) > 1:
+                            row[i] = Pieces(parts)
     pg.refresh_from_db()
-    return Template(*start, pg.revision, pg.compacted_revision, tables, pattern, uids, pod_names, stamps, links)
+    return Template(*start, pg.revision, pg.compacted_revision, tables, uids, pod_names, stamps, links)
+
+
+class Pieces(list):
+    """A text split around what a copy replaces: the text's own pieces at even places, keys at odd ones."""
 
 
 def _parse(stamp: str) -> dt.datetime:
@@ -172,13 +184,13 @@ def copy_into(pg: Playground, tpl: Template | None = None) -> int:
     repl.update({old: gen + names.random_suffix() for old, gen in tpl.pod_names.items()})
     repl.update({s: _format(t + delta, s) for s, t in tpl.stamps.items()})
     repl.update({value: getattr(pg, attr) for value, attr in tpl.links.items()})
-    pattern = tpl.pattern
 
-    def swap(m: re.Match) -> str:
-        return repl[m.group(0)]
-
-    def text(v: str) -> str:
-        return pattern.sub(swap, v) if pattern is not None else v
+    def text(v):
+        if type(v) is not Pieces:
+            return v
+        out = v[:]
+        out[1::2] = [repl[k] for k in v[1::2]]
+        return "".join(out)
 
     def bump(m: re.Match) -> str:
         return f"{m.group(1)}{int(m.group(2)) + offset}{m.group(3)}"
@@ -200,7 +212,7 @@ def copy_into(pg: Playground, tpl: Template | None = None) -> int:
                 convert, by = _db_value(f), wall if (table.model, f.name) == (Change, "committed_at") else delta
                 plan.append((i, lambda v, convert=convert, by=by: None if v is None else convert(v + by)))
             elif isinstance(f, (models.CharField, models.TextField)):
-                plan.append((i, lambda v: text(v) if v else v))
+                plan.append((i, text))
         plan = [(i, c) for i, c in plan if c is not None]
         rows = []
         for row in table.rows:

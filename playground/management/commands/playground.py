@@ -62,7 +62,7 @@ class Command(BaseCommand):
         from daphne.server import Server
         from twisted.internet import reactor
 
-        from cluster_core import bootstrap, nudge, ticker
+        from cluster_core import bootstrap, nudge, seedcopy, ticker
         from cluster_core.api import tls
         from cluster_core.tempo import set_tempo
         from cluster_core.workers import SteadyWorker
@@ -73,6 +73,9 @@ class Command(BaseCommand):
             raise CommandError("--no-workers needs a shared channel layer: set REDIS_URL")
         serving.install()
         pg = bootstrap.get_or_create_default()
+        # New playgrounds are copies of the seed's cluster booted once per process: boot it now, not in the
+        # first learner's request.
+        seedcopy.template()
         if opts["tempo"]:
             set_tempo(pg, opts["tempo"])
         settings.KUBEPLAY_API_PORT = opts["api_port"]
