@@ -135,3 +135,29 @@ def test_it_boots_the_template_through_the_loops_and_keeps_no_playground_of_it(d
     tpl = seedcopy.template()
     assert not Playground.objects.exists()
     assert {t.model.__name__ for t in tpl.tables} >= {"Pod", "Event", "Change", "Node", "DaemonSet", "ReplicaSet"}
+
+
+def story_of(pg) -> list[str]:
+    from playground import story
+    from playground.consumers import read_changes
+
+    pods = {p.name: p.generate_name for p in Pod.objects.filter(playground=pg).exclude(generate_name="")}
+    out = []
+    for change in read_changes(pg.pk, 0):
+        shown = story.step(change)
+        if shown is None:
+            continue
+        text = shown["text"]
+        for name, prefix in pods.items():
+            text = text.replace(name, prefix + "*")
+        out.append(f"{change['actor']}: {text}")
+    return out
+
+
+def test_it_tells_a_copy_s_start_up_as_the_booted_one_s(db, fake_clock, quiet_nudges, fresh_template):
+    booted = bootstrap.create_playground("booted", tempo="realtime")
+    copied = playgrounds.start()
+    # Which of the two coredns pods the scheduler takes first follows their random names: the same steps, in an
+    # order that differs between two boots as well.
+    assert Counter(story_of(copied)) == Counter(story_of(booted))
+    assert any("coredns" in line for line in story_of(copied))
