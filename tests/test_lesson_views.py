@@ -84,11 +84,3 @@ def test_it_refuses_an_unknown_failure(cluster, client):
     response = post(client, "failure", what="explode", node="k8s-node2")
     assert response.status_code == 422 and "Unknown failure." in response.content.decode()
 
-
-def test_it_shows_the_lesson_but_no_actions_to_a_read_only_link(cluster, client):
-    post(client, "lessons/start", lesson="seed")
-    read = cluster.read_token
-    html = client.get(f"/p/{read}/lessons/", HTTP_ACCEPT_LANGUAGE="en", **HX).content.decode()
-    assert "The architecture" in html and "Do it with a button" not in html and "Break things" not in html
-    assert client.post(f"/p/{read}/lessons/do", {"lesson": "seed", "step": "deploy"}, **HX).status_code == 403
-    assert client.post(f"/p/{read}/failure", {"what": "power-off", "node": "k8s-node2"}, **HX).status_code == 403
