@@ -94,7 +94,7 @@ def _panel(request, pg: Playground):
 
 @require_GET
 def panel(request, slug):
-    return _panel(request, playground_for(request, slug))
+    return _panel(request, playground_for(request, slug, write=False))
 
 
 @require_POST
