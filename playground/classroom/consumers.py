@@ -17,9 +17,12 @@ import asyncio
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import DatabaseError, connection
 from django.urls import reverse
 from django.utils import translation
 
@@ -32,6 +35,17 @@ from .models import Classroom, Student
 log = logging.getLogger(__name__)
 
 TILE_INTERVAL = 0.1
+# Tiles are read on a thread of their own: not behind the requests and snapshots that share the default sync
+# thread (under a class's load, a tile waited seconds there), nor on the live feed's reader.
+TILE_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-tiles")
+
+
+def read_tiles(classroom_id: int, student_ids: list[int] | None, lang: str) -> list[dict]:
+    try:
+        return _tiles(classroom_id, student_ids, lang)
+    except DatabaseError:
+        connection.close()  # a failed read drops its connection; the next one opens a new one
+        raise
 
 
 def _tiles(classroom_id: int, student_ids: list[int] | None, lang: str) -> list[dict]:
@@ -43,7 +57,8 @@ def _tiles(classroom_id: int, student_ids: list[int] | None, lang: str) -> list[
     for student in qs:
         t, html = tiles.render_tile(student, room, lang)
         out.append({"type": "tile", "id": student.pk, "html": html, "done": t["done"], "hand": t["hand"],
-                    "rev": t["revision"], "at": round(t["at"], 3)})
+                    "rev": t["revision"], "at": round(t["at"], 3),
+                    "progress_at": round(t["progress_at"].timestamp(), 3)})
     return out
 
 
@@ -127,7 +142,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             last = loop.time()
             stale, self.stale = self.stale, set()
             try:
-                for msg in await database_sync_to_async(_tiles)(self.classroom_id, sorted(stale), self.lang):
+                tiles_now = await sync_to_async(read_tiles, thread_sensitive=False, executor=TILE_READER)(
+                    self.classroom_id, sorted(stale), self.lang)
+                for msg in tiles_now:
                     await self.send_tile(msg)
             except Exception:
                 log.exception("console tiles of class %s", self.classroom_id)

@@ -27,6 +27,11 @@ class Command(BaseCommand):
         pgs.add_argument("--settle", type=float, default=75.0,
                          help="seconds to wait before measuring (past the 60 s a written playground counts as active)")
         pgs.add_argument("--window", type=float, default=60.0, help="seconds of idle measured")
+        cls = sub.add_parser("classroom", help="an instructor and N students: lessons, the console, follow me")
+        cls.add_argument("--students", type=int, default=60)
+        cls.add_argument("--scaleout", action="store_true",
+                         help="PostgreSQL + Redis (KUBEPLAY_SCALEOUT_DATABASE_URL / _REDIS_URL), 2 web processes "
+                              "and 2 workers, instead of the embedded default")
 
     def handle(self, *args, **opts):
         which = opts["which"]
@@ -44,6 +49,10 @@ class Command(BaseCommand):
             from playground.bench_hostile import run
 
             run(self.stdout, rounds=opts["rounds"], idle=opts["idle"])
+        elif which == "classroom":
+            from playground.bench_classroom import run
+
+            run(self.stdout, students=opts["students"], scaleout=opts["scaleout"])
         elif which == "playgrounds":
             from playground.bench_playgrounds import run
 
