@@ -496,7 +496,7 @@ async def _run(out, procs, ports, students: int, scaleout: bool) -> None:
     for sid, samples in tiles.items():
         best = -1
         sent_times = requests.get(slugs.get(sid, ""), [])
-        for received, done, progress_at, at, sent in samples:
+        for received, done, progress_at, _at, sent in samples:
             if done > best and best >= 0 and progress_at:
                 done_at = max([progress_at, *(s for s in sent_times if s <= sent)])
                 progress_latency.append(received - done_at)
