@@ -226,6 +226,20 @@ def rolled_out(api: Api, name: str) -> bool:
             and status.get("replicas", 0) == want)
 
 
+def curl(api: Api, service: str, attempts: int = 60) -> None:
+    """curl through the Service proxy, again after a second while no endpoint answers yet (503), as a student
+    would."""
+    for _ in range(attempts):
+        try:
+            api.call("GET", f"/api/v1/namespaces/default/services/{service}:80/proxy/")
+            return
+        except urllib.error.HTTPError as e:
+            if e.code != 503:
+                raise
+            time.sleep(1.0)
+    raise RuntimeError(f"no endpoint of {service} answered")
+
+
 def lesson_steps(api: Api):
     """Lesson 1's steps as kubectl sends them, each write followed by what a student watches until it is done
     (`kubectl rollout status`, polled every second); rollout undo: the previous template patched back."""
@@ -235,7 +249,7 @@ def lesson_steps(api: Api):
     yield lambda: api.call("POST", "/api/v1/namespaces/default/services", {
         "apiVersion": "v1", "kind": "Service", "metadata": {"name": "test1"},
         "spec": {"type": "NodePort", "selector": {"app": "test1"}, "ports": [{"port": 80, "targetPort": 80}]}}), None
-    yield lambda: api.call("GET", "/api/v1/namespaces/default/services/test1:80/proxy/"), None
+    yield lambda: curl(api, "test1"), None
     yield lambda: scale(api, "test1", 3), "test1"
     yield lambda: scale(api, "test1", 1), "test1"
     yield lambda: set_image(api, "test1", "httpd"), "test1"
