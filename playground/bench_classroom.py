@@ -47,6 +47,7 @@ from playground.bench_playgrounds import cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 PAUSE = (1.0, 4.0)
+WATCH_LIMIT = 30.0  # a student watches a rollout this long at most, then goes on with the lesson
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -302,7 +303,7 @@ async def _student(base: str, join: str, n: int, shared: dict, rows: list, go_le
             row["sent"].append(time.time())
             await asyncio.to_thread(step)
             row["steps"] += 1
-            deadline = time.monotonic() + 180
+            deadline = time.monotonic() + WATCH_LIMIT
             while watch and not await asyncio.to_thread(rolled_out, api, watch) and time.monotonic() < deadline:
                 await asyncio.sleep(1.0)
         except Exception as exc:  # a refused step is reported, not hidden
@@ -465,9 +466,15 @@ async def _run(out, procs, ports, students: int, scaleout: bool) -> None:
     out.flush()
     go_lessons.set()
     lessons_started = time.time()
+    shown = time.monotonic()
     while counters["lessons"].value < students:
         if any(c.exitcode not in (None, 0) for c in clients):
             raise RuntimeError("a client process failed")
+        if time.monotonic() - shown > 60:
+            shown = time.monotonic()
+            out.write(f"  {counters['lessons'].value} of {students} students through lesson 1 after "
+                      f"{time.time() - lessons_started:.0f} s\n")
+            out.flush()
         await asyncio.sleep(0.2)
     lessons_took = time.time() - lessons_started
     await asyncio.sleep(3.0)  # the last steps' checks and tiles
