@@ -480,11 +480,13 @@ async def _run(out, procs, ports, students: int, scaleout: bool) -> None:
     await asyncio.sleep(3.0)  # the last steps' checks and tiles
     follow_at = time.time()
     await asyncio.to_thread(teacher.post, f"/class/{token}/follow", {"what": "me"})
-    while counters["following"].value < students:
+    deadline = time.monotonic() + 120
+    while counters["following"].value < students and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     all_following = time.time() - follow_at
-    out.write(f"lessons run in {lessons_took:.0f} s; all {students} students follow the instructor "
-              f"{all_following:.1f} s after 'Follow me'; the instructor deploys demo and scales it to 10\n")
+    out.write(f"lessons run in {lessons_took:.0f} s; {counters['following'].value} of {students} students follow "
+              f"the instructor {all_following:.1f} s after 'Follow me' (the others' sockets closed: counted as "
+              f"client failures below); the instructor deploys demo and scales it to 10\n")
     out.flush()
     demo_started = time.time()
     await asyncio.to_thread(teacher_api.call, "POST", DEPLOYMENTS, deployment("demo"))
