@@ -166,6 +166,8 @@ def test_it_takes_both_students_to_the_instructors_cluster_pauses_it_for_both_an
         student.wait_for_selector(running(student, "demo"), timeout=SLOW)
         student.wait_for_function("() => [...document.querySelectorAll('#steps li')]"
                                   ".some(li => li.textContent.includes('demo'))")
+        # The Deployment's status caught up (1/1 ready) before the pause below freezes it.
+        student.wait_for_function("() => document.querySelector('#tables').textContent.includes('1/1')")
 
     teacher.get_by_role("form", name="Tempo of the followed cluster").get_by_role("button", name="Pause").click()
     for student in (ann, bob):
@@ -177,14 +179,7 @@ def test_it_takes_both_students_to_the_instructors_cluster_pauses_it_for_both_an
     own.wait_for_selector("#result .result[data-action='scale']")
     for student in (ann, bob):
         # The scale is written, but the followed cluster's loops are paused: no new pod for anyone.
-        try:
-            student.wait_for_function("() => document.querySelector('#tables').textContent.includes('1/3')",
-                                      timeout=20000)
-        except Exception:
-            print("DBGTABLES", student.url, student.locator("#tables").inner_text()[:800])
-            print("DBGOWN", own.locator("#result").inner_text()[:500], own.locator("#tables").inner_text()[:500])
-            student.screenshot(path=ARTIFACTS / "dbg.png")
-            raise
+        student.wait_for_function("() => document.querySelector('#tables').textContent.includes('1/3')")
         assert student.locator("[data-pods] li[id^='pod-default-demo-']").count() == 1
     teacher.get_by_role("form", name="Tempo of the followed cluster").get_by_role("button", name="Resume").click()
     for student in (ann, bob):
