@@ -36,7 +36,11 @@ def set_tempo(pg: Playground, tempo: str) -> None:
 
 
 def set_paused(pg: Playground, paused: bool) -> None:
-    """Pause or resume the playground's loops; every open page of it is told."""
+    """Pause or resume the playground's loops; every open page of it is told. On resume every loop looks again:
+    what was written while paused found the loops paused, and the periodic resync leaves paused playgrounds out,
+    so without this look it would wait for the next idle resync."""
     Playground.objects.filter(pk=pg.pk).update(paused=paused)
     pg.paused = paused
+    if not paused:
+        transaction.on_commit(lambda: nudge.send_targets(pg.pk, {(ch, "*") for ch in nudge.LOOP_CHANNELS}))
     transaction.on_commit(lambda: nudge.tempo_changed(pg.pk, pg.tempo, paused))

@@ -36,3 +36,21 @@ def test_it_makes_waiting_stages_due_at_once_when_switched_to_instant(cluster, f
     runtime.settle(cluster, advance_clock=False)  # no time passes: the switch alone finishes the start-up
     pod.refresh_from_db()
     assert pod.phase == "Running" and pod.status["podIP"].startswith("10.244.")
+
+
+def test_it_sends_every_loop_to_look_again_on_resume_and_none_on_pause(cluster, monkeypatch,
+                                                                       django_capture_on_commit_callbacks):
+    from cluster_core import nudge
+    from cluster_core.tempo import set_paused
+
+    sent = []
+    monkeypatch.setattr(nudge, "send_targets", lambda pg_id, targets, revision=0: sent.append((pg_id, targets)))
+    monkeypatch.setattr(nudge, "tempo_changed", lambda *args: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        set_paused(cluster, True)
+    assert sent == []
+    with django_capture_on_commit_callbacks(execute=True):
+        set_paused(cluster, False)
+    # Writes made while paused found the loops paused; the resync leaves paused playgrounds out.
+    assert sent == [(cluster.pk, {(channel, "*") for channel in nudge.LOOP_CHANNELS})]
+    assert (nudge.DEPLOYMENT, "*") in sent[0][1] and (nudge.KUBELET, "*") in sent[0][1]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import segno
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from cluster_core import nudge, playgrounds, runtime
+from cluster_core import playgrounds, runtime
 from cluster_core.lessons import loader
 from cluster_core.models import Playground
 from cluster_core.tempo import set_paused, set_tempo
@@ -247,9 +246,6 @@ def tempo(request, token):
         set_paused(pg, True)
     elif what == "resume":
         set_paused(pg, False)
-        # What was written while paused got no loop's look (its nudges found the loops paused): every loop of the
-        # followed cluster looks again now, so the room sees it converge at once.
-        transaction.on_commit(lambda: nudge.send_targets(pg.pk, {(ch, "*") for ch in nudge.LOOP_CHANNELS}))
     elif what == "step":
         set_paused(pg, True)
         pg.refresh_from_db()
