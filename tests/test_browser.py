@@ -1,19 +1,15 @@
 """The seed's walkthrough on the live page, in real headless Chromium against a real server process."""
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
+from tests import chromium
+from tests.chromium import ARGS, ARTIFACTS, CHROMIUM
 from tests.processes import start_playground
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 TEST1_CHIPS = "[data-pods] li[id^='pod-default-test1-'] .chip"
 
 # Records every phase a test1 chip is drawn in, so a state that lasts one frame is still seen.
@@ -38,8 +34,7 @@ def served(tmp_path_factory):
 
 @pytest.fixture
 def page(served):
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian chromium (/usr/bin/chromium) is not installed: run `make browser`")
+    chromium.require()
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)

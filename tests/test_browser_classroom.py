@@ -3,19 +3,15 @@ against a real server process. The tests run in order on one class: join, progre
 refused request, follow me with pause and release, then screenshots of the console and of presenter mode."""
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
+from tests import chromium
+from tests.chromium import ARTIFACTS
 from tests.processes import start_playground
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 OWN = re.compile(r"/p/([a-z2-7]{24})/$")
 CONSOLE = re.compile(r"/class/([a-z2-7]{24})/$")
 SLOW = 90_000
@@ -30,15 +26,8 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian chromium (/usr/bin/chromium) is not installed: run `make browser`")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium.launched() as b:
         yield b
-        b.close()
 
 
 def person(browser, locale: str = "en-US"):

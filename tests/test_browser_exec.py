@@ -2,20 +2,16 @@
 prompt replaces the node's, and `curl` from inside the pod answers from each replica in turn."""
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
+from tests import chromium
+from tests.chromium import ARGS, ARTIFACTS, CHROMIUM
 from tests.kubectl_helpers import ok, rolled_out
 from tests.processes import start_playground
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 BOOTCAMP = "gcr.io/google-samples/kubernetes-bootcamp:v1"
 
 
@@ -28,8 +24,7 @@ def served(tmp_path_factory):
 
 @pytest.fixture
 def page(served):
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian chromium (/usr/bin/chromium) is not installed: run `make browser`")
+    chromium.require()
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)

@@ -3,19 +3,15 @@ English and in Chinese, every text on the drawing is at least 16 px and every te
 at least 4.5:1 against what is behind it (WCAG AA), pod chips in every phase included; the drawing and the step it
 animates stay in view while acting; a phone (390 px) gets a layout that fits its width."""
 
-import shutil
-from pathlib import Path
 
 import pytest
 
+from tests import chromium
+from tests.chromium import ARTIFACTS
 from tests.processes import start_playground
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 PHASES = ["Pending", "ContainerCreating", "Running", "Terminating", "ErrImagePull", "ImagePullBackOff"]
 
 # Specimen chips in every phase, built as the page builds a pod's chip (static/playground/app.js `podChip`), in the
@@ -89,15 +85,8 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian chromium (/usr/bin/chromium) is not installed: run `make browser`")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium.launched() as b:
         yield b
-        b.close()
 
 
 def open_page(browser, served, width: int, height: int, lang: str):

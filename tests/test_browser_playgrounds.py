@@ -3,19 +3,15 @@ and shares a read-only link that only watches. Real headless Chromium against a 
 browser context is a separate learner (its own cookies)."""
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
+from tests import chromium
+from tests.chromium import ARTIFACTS
 from tests.processes import start_playground
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 LINK = re.compile(r"/p/([a-z2-7]{24})/$")
 
 
@@ -28,15 +24,8 @@ def served(tmp_path_factory):
 
 @pytest.fixture
 def browser():
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian chromium (/usr/bin/chromium) is not installed: run `make browser`")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium.launched() as b:
         yield b
-        b.close()
 
 
 def learner(browser, locale: str = "en-US"):

@@ -8,18 +8,15 @@ test-artifacts/slowmo-*/.
 import json
 import shutil
 import urllib.request
-from pathlib import Path
 
 import pytest
 
+from tests import chromium
+from tests.chromium import ARTIFACTS
 from tests.processes import start_playground
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 TEST1_CHIPS = "[data-pods] li[id^='pod-default-test1-'] .chip"
 
 
@@ -32,15 +29,8 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian chromium (/usr/bin/chromium) is not installed: run `make browser`")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium.launched() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

@@ -4,19 +4,16 @@ test: what is checked is when the page tries, not how long anything took."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests import processes
+from tests import chromium, processes
+from tests.chromium import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 
 # Every WebSocket the page opens, and every one that closed.
 COUNT_SOCKETS = """
@@ -52,8 +49,7 @@ def failed_attempts(page, n: int) -> None:
 
 
 def test_it_reconnects_with_back_off_and_starts_over_once_connected(tmp_path):
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian chromium (/usr/bin/chromium) is not installed: run `make browser`")
+    chromium.require()
     from playwright.sync_api import sync_playwright
 
     env = processes.base_env(tmp_path)

