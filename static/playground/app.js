@@ -265,9 +265,11 @@
     }
     if (groups.length) {
       const list = document.getElementById("steps");
-      const note = el("li", "burst-note", W.burst.replace("%s", groups.reduce((n, g) => n + g.items.length, 0)));
-      note.value = stepNo + 1;
-      const lis = [note, ...groups.map((g) => {
+      // A lone step needs no word that it was not animated on its own: it is told as any step is.
+      const total = groups.reduce((n, g) => n + g.items.length, 0);
+      const note = total > 1 ? el("li", "burst-note", W.burst.replace("%s", total)) : null;
+      if (note) note.value = stepNo + 1;
+      const lis = [...(note ? [note] : []), ...groups.map((g) => {
         if (g.items.length === 1) return stepItem(g.items[0]);
         const li = el("li", "group");
         stepNo += g.items.length;
