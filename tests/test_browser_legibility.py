@@ -97,7 +97,8 @@ def open_page(browser, served, width: int, height: int, lang: str):
         page.get_by_role("button", name="中文").click()
         page.wait_for_selector("html[lang='zh-hans']")
     page.wait_for_selector("#live.on")
-    page.wait_for_function("document.querySelectorAll(\"[data-pods] li[id^='pod-default-test1-'] .phase-Running\").length === 3")
+    # A function, not an expression: the page's Content-Security-Policy allows no eval of a string.
+    page.wait_for_function("() => document.querySelectorAll(\"[data-pods] li[id^='pod-default-test1-'] .phase-Running\").length === 3")
     return context, page
 
 
