@@ -2,9 +2,11 @@
 
 A playground nobody writes to is converged: its loops have nothing to do until a write or a stored due-time
 arrives, and both already wake them (the write's nudges, the ticker's due-time poll). So the periodic resync —
-there to repair a lost nudge — looks at a playground every `RESYNC_SECONDS` only while it is active (written to in
-the last `ACTIVE_SECONDS`); an idle one gets a resync every `IDLE_RESYNC_SECONDS` (an hour), the idle ones spread over the
-ticks so they never come all at once. A playground nobody used for `KUBEPLAY_IDLE_SECONDS` is removed with
+there to repair a lost nudge — looks at a playground every `ACTIVE_RESYNC_SECONDS` only while it is active (written to
+in the last `ACTIVE_SECONDS`); an idle one gets a resync every `IDLE_RESYNC_SECONDS` (an hour), the idle ones spread over
+the ticks so they never come all at once. The ticker asks every `RESYNC_SECONDS`; a class of sixty playgrounds all
+written to at once costs the resync 60 × 14 looks per `ACTIVE_RESYNC_SECONDS`, not per tick (a loop also skips a
+resync when no commit came since its last whole look: `cluster_core.workers`). A playground nobody used for `KUBEPLAY_IDLE_SECONDS` is removed with
 everything it owns (the `default` one stays).
 """
 
@@ -21,6 +23,7 @@ from . import clock
 from .models import Playground
 
 RESYNC_SECONDS = 5.0
+ACTIVE_RESYNC_SECONDS = 30.0
 ACTIVE_SECONDS = 60.0
 IDLE_RESYNC_SECONDS = 3600.0
 DEFAULT = "default"
@@ -39,8 +42,8 @@ def plan_resync(rows: list[tuple[int, int]], seen: dict[int, Seen], now: float,
 
     Every playground is resynced the first time it is seen (a restart may have lost nudges), except those started
     since the ticker began (`fresh`: each was converged as it started); after that, while its revision moves and
-    for `ACTIVE_SECONDS` after, on every tick; idle, once per `IDLE_RESYNC_SECONDS`, at most a tick's share of them
-    per tick, the longest waiting first."""
+    for `ACTIVE_SECONDS` after, once per `ACTIVE_RESYNC_SECONDS`; idle, once per `IDLE_RESYNC_SECONDS`, at most a
+    tick's share of them per tick, the longest waiting first."""
     chosen, idle = [], []
     present = set()
     for pid, revision in rows:
@@ -54,8 +57,9 @@ def plan_resync(rows: list[tuple[int, int]], seen: dict[int, Seen], now: float,
         if s.revision != revision:
             s.revision, s.changed_at = revision, now
         if now - s.changed_at < ACTIVE_SECONDS:
-            s.resynced_at = now
-            chosen.append(pid)
+            if now - s.resynced_at >= ACTIVE_RESYNC_SECONDS:
+                s.resynced_at = now
+                chosen.append(pid)
         elif now - s.resynced_at >= IDLE_RESYNC_SECONDS:
             idle.append((s.resynced_at, pid))
     for pid in set(seen) - present:

@@ -145,29 +145,34 @@ def targets_for(touched: list[dict]) -> set[tuple[str, str]]:
     return out
 
 
-def message(playground_id: int, key: str = "*", keys: list[str] | None = None) -> dict:
-    """One nudge: look at `key` again, or at every key in `keys`."""
+def message(playground_id: int, key: str = "*", keys: list[str] | None = None, resync: bool = False) -> dict:
+    """One nudge: look at `key` again, or at every key in `keys`. A `resync` one (the ticker's periodic look at
+    every key) is there to repair a lost nudge, so a loop may skip it when no commit came since its last whole
+    look."""
     if keys is not None:
         return {"type": "reconcile", "playground": playground_id, "keys": keys, "sent": time.time()}
-    return {"type": "reconcile", "playground": playground_id, "key": key, "sent": time.time()}
+    out = {"type": "reconcile", "playground": playground_id, "key": key, "sent": time.time()}
+    if resync:
+        out["resync"] = True
+    return out
 
 
-def messages(playground_id: int, targets) -> list[tuple[str, dict]]:
+def messages(playground_id: int, targets, resync: bool = False) -> list[tuple[str, dict]]:
     """The messages for these targets: one per key, except that several nodes' kubelets get one message naming
     them all (the worker syncs them together and commits them in one transaction)."""
     nodes = sorted(k for ch, k in targets if ch == KUBELET and k != "*")
     if len(nodes) < 2:
-        return [(ch, message(playground_id, k)) for ch, k in sorted(targets)]
-    out = [(ch, message(playground_id, k)) for ch, k in sorted(targets) if ch != KUBELET or k == "*"]
+        return [(ch, message(playground_id, k, resync=resync)) for ch, k in sorted(targets)]
+    out = [(ch, message(playground_id, k, resync=resync)) for ch, k in sorted(targets) if ch != KUBELET or k == "*"]
     out.append((KUBELET, message(playground_id, keys=nodes)))
     return out
 
 
-async def _send_all(playground_id: int, targets, revision: int) -> None:
+async def _send_all(playground_id: int, targets, revision: int, resync: bool = False) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    for channel, msg in messages(playground_id, targets):
+    for channel, msg in messages(playground_id, targets, resync):
         try:
             await layer.send(channel, msg)
         except Exception as exc:  # a full or unreachable channel: the resync repairs it

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 
 from django.db.models import Q
 
@@ -71,6 +72,21 @@ def component_running(pg: Playground, component: str) -> bool:
 _RUNNING: dict[tuple[int, str, int], set[str]] = {}
 
 
+_unfinished = threading.local()
+
+
+def take_unfinished() -> bool:
+    """Whether a look in this thread, since the last call, left something undone on purpose (held back by the
+    pacing gate, or a write conflict left to the next look); clears the mark."""
+    was = getattr(_unfinished, "set", False)
+    _unfinished.set = False
+    return was
+
+
+def _left_undone() -> None:
+    _unfinished.set = True
+
+
 def loop(channel: str):
     return importlib.import_module(MODULES[channel])
 
@@ -84,9 +100,11 @@ def reconcile(channel: str, pg: Playground, key: str, retries: int = 3) -> int:
             return mod.reconcile(pg, key)
         except Paced as held:
             # Held back by the classroom tempo or the pause: the loop looks again when the gate opens.
+            _left_undone()
             return held.writes
         except (Conflict, AlreadyExists):
             if attempt == retries - 1:
+                _left_undone()
                 log.info("%s %s: conflict, leaving it to the next resync", channel, key)
     return 0
 
@@ -102,6 +120,7 @@ def reconcile_keys(channel: str, pg: Playground, keys: list[str]) -> int:
             try:
                 return loop(channel).reconcile_nodes(pg, keys)
             except Paced as held:
+                _left_undone()
                 return held.writes
         return sum(reconcile(channel, pg, key) for key in keys)
 

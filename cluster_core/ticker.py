@@ -127,12 +127,12 @@ async def run(stop: asyncio.Event | None = None) -> None:
         try:
             targets = await sync_to_async(due_targets, thread_sensitive=False)()
             now = time.monotonic()
-            if now - last_resync >= RESYNC_SECONDS:
-                for pid, t in (await sync_to_async(resync_targets, thread_sensitive=False)(seen, None, since)).items():
-                    targets.setdefault(pid, set()).update(t)
-                last_resync = now
             for pid, t in targets.items():
                 await nudge._send_all(pid, t, 0)
+            if now - last_resync >= RESYNC_SECONDS:
+                for pid, t in (await sync_to_async(resync_targets, thread_sensitive=False)(seen, None, since)).items():
+                    await nudge._send_all(pid, t, 0, resync=True)
+                last_resync = now
             if now - last_compact >= COMPACT_SECONDS:
                 await sync_to_async(compact_all, thread_sensitive=False)()
                 last_compact = now

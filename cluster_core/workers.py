@@ -22,24 +22,50 @@ from .models import Playground
 log = logging.getLogger(__name__)
 
 
-def run_loop(channel: str, playground_id: int, key: str = "*", keys: list[str] | None = None) -> int:
+# What each loop's last whole look at a playground began from: (channel, playground) → (revision, monotonic time).
+# A resync is there to repair a lost nudge; when no commit came since such a look began, that look saw every write
+# there is and there is nothing to repair. Kept a short while only, so that what depends on the clock alone (a
+# Deployment's progress deadline) is still looked at now and then.
+_whole_looks: dict[tuple[str, int], tuple[int, float]] = {}
+WHOLE_LOOK_KEPT = 60.0
+
+
+def run_loop(channel: str, playground_id: int, key: str = "*", keys: list[str] | None = None,
+             resync: bool = False) -> int:
     close_old_connections()
     pg = Playground.objects.filter(pk=playground_id).first()
     if pg is None or pg.paused:
         return 0
     if pg.tempo == "classroom" and pg.write_after and pg.write_after > clock.now():
         return 0  # the hop of the last write is still shown; the ticker nudges every loop when the gate opens
+    whole = keys is None and key == "*"
+    if whole and resync:
+        began = _whole_looks.get((channel, pg.pk))
+        if began and began[0] == pg.revision and time.monotonic() - began[1] < WHOLE_LOOK_KEPT:
+            return 0
     if keys is None:
         keys = runtime.loop(channel).keys(pg) if key == "*" else [key]
     # The kubelets of several nodes sync together (one group commit); other loops take one key at a time.
     groups = [keys] if channel == nudge.KUBELET else [[k] for k in keys]
     writes = 0
+    runtime.take_unfinished()  # a mark left by an earlier look in this thread is not this look's
+    finished = True
     for group in groups:
         try:
             writes += runtime.reconcile_keys(channel, pg, group)
         except Exception:
             # An error means "try again later": the next resync or nudge brings these keys back.
+            finished = False
             log.exception("%s failed on %s/%s", channel, pg.slug, ",".join(group))
+    if runtime.take_unfinished():
+        finished = False
+    if whole:
+        if finished and pg.tempo != "classroom":
+            if len(_whole_looks) > 10000:
+                _whole_looks.clear()
+            _whole_looks[(channel, pg.pk)] = (pg.revision, time.monotonic())
+        else:
+            _whole_looks.pop((channel, pg.pk), None)
     return writes
 
 
@@ -63,7 +89,8 @@ class LoopConsumer(AsyncConsumer):
         if looked.get((pid, key), 0.0) > sent:
             return
         looked[(pid, key)] = time.time()
-        await sync_to_async(run_loop, thread_sensitive=False)(self.channel, pid, key)
+        await sync_to_async(run_loop, thread_sensitive=False)(self.channel, pid, key,
+                                                              resync=bool(message.get("resync")))
 
 
 def loop_consumers() -> dict:

@@ -109,6 +109,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("KUBEPLAY_SQLITE", str(DATA_DIR / "kubeplay.sqlite3")),
+            # Each thread keeps its connection: opening one (pragmas, functions registered) cost the loops more
+            # than their reads did when every look opened its own.
+            "CONN_MAX_AGE": None,
             "OPTIONS": {
                 # Writers take the lock up front: no lock-upgrade deadlocks between loops and the API.
                 "transaction_mode": "IMMEDIATE",

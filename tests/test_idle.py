@@ -18,21 +18,25 @@ def test_it_resyncs_every_playground_the_first_time_it_sees_it():
 def test_it_leaves_out_the_first_look_at_a_playground_started_since_the_ticker_began():
     seen = {}
     assert plan_resync([(1, 100), (2, 100)], seen, now=0.0, fresh=frozenset({2})) == [1]
-    assert plan_resync([(1, 100), (2, 101)], seen, now=5.0, fresh=frozenset({2})) == [2]  # then written to
+    # Then written to: resynced once an active period has passed since it started.
+    assert plan_resync([(1, 100), (2, 101)], seen, now=idle.ACTIVE_RESYNC_SECONDS, fresh=frozenset({2})) == [2]
 
 
-def test_it_resyncs_a_playground_on_every_tick_while_it_is_written_to():
+def test_it_resyncs_a_playground_every_active_period_while_it_is_written_to():
     seen = {}
     plan_resync([(1, 100), (2, 100)], seen, now=0.0)
-    assert plan_resync([(1, 101), (2, 100)], seen, now=5.0) == [1]
-    assert plan_resync([(1, 101), (2, 100)], seen, now=10.0) == [1]  # still active: written 5 s ago
+    period = idle.ACTIVE_RESYNC_SECONDS
+    assert plan_resync([(1, 101), (2, 100)], seen, now=5.0) == []  # written, but resynced (first seen) 5 s ago
+    assert plan_resync([(1, 102), (2, 100)], seen, now=period) == [1]
+    assert plan_resync([(1, 103), (2, 100)], seen, now=period + 5.0) == []  # resynced 5 s ago
+    assert plan_resync([(1, 103), (2, 100)], seen, now=2 * period) == [1]  # still active: written 25 s ago
 
 
 def test_it_stops_resyncing_a_playground_once_it_has_been_quiet_for_a_while():
     seen = {}
     plan_resync([(1, 100)], seen, now=0.0)
-    plan_resync([(1, 101)], seen, now=5.0)
-    assert plan_resync([(1, 101)], seen, now=5.0 + idle.ACTIVE_SECONDS) == []
+    assert plan_resync([(1, 101)], seen, now=idle.ACTIVE_RESYNC_SECONDS) == [1]
+    assert plan_resync([(1, 101)], seen, now=idle.ACTIVE_RESYNC_SECONDS + idle.ACTIVE_SECONDS) == []
 
 
 def test_it_resyncs_idle_playgrounds_rarely_and_a_ticks_share_at_a_time():
@@ -65,7 +69,7 @@ def test_it_sends_the_resync_only_to_the_active_playgrounds(cluster, fake_clock)
     seen = {}
     assert set(ticker.resync_targets(seen, now=0.0)) == {cluster.pk, other.pk}
     actions.deploy(cluster, "test1", "nginx", 1)
-    targets = ticker.resync_targets(seen, now=5.0)
+    targets = ticker.resync_targets(seen, now=idle.ACTIVE_RESYNC_SECONDS)
     assert set(targets) == {cluster.pk}
     assert targets[cluster.pk] == {(ch, "*") for ch in nudge.LOOP_CHANNELS}
 

@@ -1,0 +1,84 @@
+"""The loops as the workers run them: a resync repairs lost nudges, so a loop skips one when no commit came since its
+last whole look began — and only then."""
+
+import pytest
+
+from cluster_core import actions, nudge, runtime, workers
+from cluster_core.models import Deployment
+
+
+@pytest.fixture
+def looks(monkeypatch):
+    """Every look a worker takes, as (channel, keys)."""
+    seen = []
+    real = runtime.reconcile_keys
+
+    def counted(channel, pg, keys):
+        seen.append((channel, tuple(keys)))
+        return real(channel, pg, keys)
+
+    monkeypatch.setattr(runtime, "reconcile_keys", counted)
+    workers._whole_looks.clear()
+    yield seen
+    workers._whole_looks.clear()
+
+
+EVERY_DEPLOYMENT = [(nudge.DEPLOYMENT, ("default/test1",)), (nudge.DEPLOYMENT, ("kube-system/coredns",))]
+
+
+# run_loop closes stale connections, as a worker thread must: outside a test's transaction.
+@pytest.mark.django_db(transaction=True)
+def test_a_resync_is_skipped_when_no_commit_came_since_the_last_whole_look(cluster, looks):
+    actions.deploy(cluster, "test1", "nginx", 1)
+    runtime.settle(cluster)
+    looks.clear()
+    workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*", resync=True)
+    assert looks == EVERY_DEPLOYMENT
+    workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*", resync=True)
+    assert looks == EVERY_DEPLOYMENT  # nothing committed since: nothing to repair
+    workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*")
+    assert looks == EVERY_DEPLOYMENT * 2  # a nudge for every key is never skipped
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_since_the_last_whole_look_brings_the_resync_back(cluster, looks):
+    actions.deploy(cluster, "test1", "nginx", 1)
+    runtime.settle(cluster)
+    looks.clear()
+    workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*", resync=True)
+    # A write whose nudge was lost: the deployment's replicas changed, and nobody told the controller.
+    actions.scale(cluster, "test1", 3)
+    workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*", resync=True)
+    assert looks == EVERY_DEPLOYMENT * 2
+    d = Deployment.objects.get(playground=cluster, name="test1")
+    assert d.status["observedGeneration"] == d.generation  # the resync repaired it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_look_that_left_something_undone_is_not_remembered(cluster, looks, monkeypatch):
+    actions.deploy(cluster, "test1", "nginx", 1)
+    runtime.settle(cluster)
+
+    def conflicted(channel, pg, keys):
+        looks.append((channel, tuple(keys)))
+        runtime._left_undone()  # as a write conflict given up on, or a write held back by the pacing gate
+        return 0
+
+    monkeypatch.setattr(runtime, "reconcile_keys", conflicted)
+    looks.clear()
+    workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*", resync=True)
+    assert (nudge.DEPLOYMENT, cluster.pk) not in workers._whole_looks
+    workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*", resync=True)
+    assert looks == EVERY_DEPLOYMENT * 2  # looked again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_whole_look_is_remembered_only_a_while(cluster, looks, monkeypatch):
+    actions.deploy(cluster, "test1", "nginx", 1)
+    runtime.settle(cluster)
+    looks.clear()
+    workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*", resync=True)
+    revision, at = workers._whole_looks[(nudge.DEPLOYMENT, cluster.pk)]
+    workers._whole_looks[(nudge.DEPLOYMENT, cluster.pk)] = (revision, at - workers.WHOLE_LOOK_KEPT)
+    workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*", resync=True)
+    assert looks == EVERY_DEPLOYMENT * 2  # a progress deadline depends on the clock alone
