@@ -105,3 +105,50 @@ def test_it_answers_a_watch_from_before_a_real_compaction_with_410(pg):
     # From the compacted revision on, the feed still has every change.
     kept = first_event(client.get(f"{CONFIGMAPS}?watch=true&resourceVersion={top - 2}"))
     assert (kept["type"], kept["object"]["metadata"]["name"]) == ("ADDED", "cm3")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A patch meets a concurrent writer
+
+
+def _conflict_once(monkeypatch, changes: dict | None = None):
+    """The first write of a patch finds the object changed by someone else since the patch read it (the other
+    writer's change, `changes`, lands then); every later write goes through."""
+    from cluster_core import writes
+    from cluster_core.errors import Conflict
+
+    real, calls = writes.do_update, []
+
+    def racing(pg, obj, actor, **kw):
+        calls.append(obj)
+        if len(calls) == 1:
+            if changes:
+                ConfigMap.objects.filter(playground=pg, name=obj["metadata"]["name"]).update(**changes)
+            raise Conflict('Operation cannot be fulfilled on configmaps "a": the object has been modified')
+        return real(pg, obj, actor, **kw)
+
+    monkeypatch.setattr(writes, "do_update", racing)
+    return calls
+
+
+def test_a_patch_is_applied_again_to_the_new_version_when_another_writer_got_there_first(pg, monkeypatch):
+    client = client_for(pg)
+    create(client, "a")
+    calls = _conflict_once(monkeypatch, changes={"labels": {"other": "writer"}})
+    resp = client.patch(f"{CONFIGMAPS}/a", json.dumps({"data": {"k": "patched"}}),
+                        content_type="application/merge-patch+json")
+    assert resp.status_code == 200, resp.content
+    assert len(calls) == 2
+    cm = client.get(f"{CONFIGMAPS}/a").json()
+    assert cm["data"] == {"k": "patched"} and cm["metadata"]["labels"] == {"other": "writer"}  # both writes kept
+
+
+def test_a_patch_that_names_its_resource_version_gets_the_conflict(pg, monkeypatch):
+    client = client_for(pg)
+    create(client, "a")
+    rv = client.get(f"{CONFIGMAPS}/a").json()["metadata"]["resourceVersion"]
+    calls = _conflict_once(monkeypatch)
+    resp = client.patch(f"{CONFIGMAPS}/a", json.dumps({"metadata": {"resourceVersion": rv}, "data": {"k": "x"}}),
+                        content_type="application/merge-patch+json")
+    assert resp.status_code == 409
+    assert resp.json()["reason"] == "Conflict" and len(calls) == 1

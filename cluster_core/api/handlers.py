@@ -338,7 +338,34 @@ def do_update(call: Call) -> Reply:
     return Reply(200, render(call.resource, obj), headers=warnings)
 
 
+PATCH_ATTEMPTS = 5
+
+
 def do_patch(call: Call) -> Reply:
+    """A patch is applied to the object as it is now: when another writer changed it between the read and the
+    write, the patch is applied again to the new version (as the API server's own retry loop does), unless the
+    patch names the resourceVersion it was made against — then the conflict is the client's answer."""
+    from ..errors import Conflict
+
+    for attempt in range(PATCH_ATTEMPTS):
+        try:
+            return _patch_once(call)
+        except Conflict:
+            if attempt == PATCH_ATTEMPTS - 1 or _pins_version(call):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _pins_version(call: Call) -> bool:
+    try:
+        body = bodies.decode(call.body, call.content_type)
+    except Exception:
+        return False
+    meta = body.get("metadata") if isinstance(body, dict) else None
+    return isinstance(meta, dict) and bool(meta.get("resourceVersion"))
+
+
+def _patch_once(call: Call) -> Reply:
     _check_writable(call)
     from . import patch as patches
 
