@@ -31,6 +31,12 @@ STATEFULSET = "statefulset-controller"
 # Not a Kubernetes component: the lessons' checks, evaluated after every commit of a playground with a lesson open.
 LESSONS = "lesson-checker"
 
+# What a lesson's checks can see (`cluster_core.lessons.checks`): Deployments, Services, Pods (the control plane's
+# static pods too) and Nodes, and the facts the checker takes from the feed and from kube-proxy's access log — a
+# request kube-proxy forwarded is committed as an Event. A commit of nothing else (a ReplicaSet's status, Endpoints,
+# a Lease) cannot move a lesson.
+LESSON_KINDS = frozenset({"Deployment", "Service", "Pod", "Node", "Event"})
+
 LOOP_CHANNELS = [DEPLOYMENT, REPLICASET, DAEMONSET, SCHEDULER, KUBELET, ENDPOINTS, GARBAGE_COLLECTOR, NAMESPACE,
                  SERVICEACCOUNT, JOB, CRONJOB, STATEFULSET, NODE_LIFECYCLE, LESSONS]
 
@@ -94,8 +100,8 @@ def feed_group(playground_id: int) -> str:
 def targets_for(touched: list[dict]) -> set[tuple[str, str]]:
     """Which loops must look again, and at which key, after these changes."""
     out: set[tuple[str, str]] = set()
-    if touched:
-        # Every commit may be the moment a lesson's step is reached.
+    if any(t["kind"] in LESSON_KINDS for t in touched):
+        # A commit of what the lessons' checks look at may be the moment a step is reached.
         out.add((LESSONS, "*"))
     for t in touched:
         kind, ns, name, typ = t["kind"], t["namespace"], t["name"], t["type"]

@@ -82,3 +82,28 @@ def test_a_whole_look_is_remembered_only_a_while(cluster, looks, monkeypatch):
     workers._whole_looks[(nudge.DEPLOYMENT, cluster.pk)] = (revision, at - workers.WHOLE_LOOK_KEPT)
     workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*", resync=True)
     assert looks == EVERY_DEPLOYMENT * 2  # a progress deadline depends on the clock alone
+
+
+def _touched(kind: str, **extra) -> dict:
+    return {"kind": kind, "namespace": "default", "name": "x", "type": "MODIFIED", **extra}
+
+
+def test_only_a_commit_of_what_the_lessons_look_at_wakes_the_lesson_checker():
+    for kind in ("Deployment", "Service", "Pod", "Node", "Event"):
+        assert (nudge.LESSONS, "*") in nudge.targets_for([_touched(kind)]), kind
+    for kind in ("ReplicaSet", "Endpoints", "EndpointSlice", "Lease", "ConfigMap"):
+        assert (nudge.LESSONS, "*") not in nudge.targets_for([_touched(kind)]), kind
+    # A ReplicaSet's status together with one of its pods: the pod is enough.
+    assert (nudge.LESSONS, "*") in nudge.targets_for([_touched("ReplicaSet"), _touched("Pod", owner="x-1")])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_curl_through_a_service_wakes_the_lesson_checker(cluster):
+    """kube-proxy's access-log line is no commit of its own: the Event recording the forwarded request is, and it
+    is what tells the checker to read the log."""
+    actions.deploy(cluster, "test1", "nginx", 1)
+    actions.expose(cluster, "test1", 80)
+    runtime.settle(cluster)
+    with nudge.capture() as nudged:
+        actions.curl(cluster, "test1")
+    assert (nudge.LESSONS, "*") in nudged
