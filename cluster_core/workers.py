@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from channels.consumer import AsyncConsumer
@@ -69,6 +70,12 @@ def run_loop(channel: str, playground_id: int, key: str = "*", keys: list[str] |
     return writes
 
 
+# The lesson checker looks on a thread of its own: a learner's step is shown done as soon as the cluster gets there,
+# not after the looks of every other loop queued on the shared threads. (One thread: the checker's consumer takes one
+# message at a time anyway.)
+OWN_THREAD = {nudge.LESSONS: ThreadPoolExecutor(max_workers=1, thread_name_prefix="lesson-checker")}
+
+
 class LoopConsumer(AsyncConsumer):
     channel = ""
 
@@ -83,14 +90,17 @@ class LoopConsumer(AsyncConsumer):
                 return
             now = time.time()
             looked.update(((pid, k), now) for k in keys)
-            await sync_to_async(run_loop, thread_sensitive=False)(self.channel, pid, keys=keys)
+            await self._run(pid, keys=keys)
             return
         key = message.get("key", "*")
         if looked.get((pid, key), 0.0) > sent:
             return
         looked[(pid, key)] = time.time()
-        await sync_to_async(run_loop, thread_sensitive=False)(self.channel, pid, key,
-                                                              resync=bool(message.get("resync")))
+        await self._run(pid, key, resync=bool(message.get("resync")))
+
+    async def _run(self, pid: int, key: str = "*", keys: list[str] | None = None, resync: bool = False) -> int:
+        return await sync_to_async(run_loop, thread_sensitive=False, executor=OWN_THREAD.get(self.channel))(
+            self.channel, pid, key, keys, resync)
 
 
 def loop_consumers() -> dict:
