@@ -1,10 +1,12 @@
 """The class's live sockets.
 
 - `ConsoleConsumer` (/ws/class/console/<instructor link>/): the instructor's console. It joins the class's console
-  group (joins, raised hands, the class's state) and the feed group of every student's playground: each commit
-  (`feed.changed`) and each move of a lesson (`lessons.changed`) marks that student's tile stale; at most every
-  `TILE_INTERVAL` the stale tiles are read again and sent, rendered, so a burst of commits is one tile update.
-  On connect it sends every tile (the state), then changes.
+  group (joins, raised hands, the class's state) and the feed group of every student's playground. A move of a
+  lesson (`lessons.changed`), a join or a raised hand makes that student's tile *urgent*: it is read again and sent
+  at once (at most every `TILE_INTERVAL`). A commit (`feed.changed`) only changes the tile's miniature cluster and
+  last activity: it marks the tile stale, and stale tiles are read at most every `STALE_TILE_INTERVAL`, a few at a
+  time (`STALE_CHUNK`) with urgent ones served between, so sixty students' rollouts never hold back the tile of the
+  one who just finished a step. On connect it sends every tile (the state), then changes.
 - `StudentConsumer` (/ws/class/student/<student key>/): a student's page. On connect and on every `class.state` it
   sends the class's state as the student should see it (where to be, blank, the pushed step, ended); the page's
   script goes there. The state is read from the database each time: a lost message costs nothing but a delay
@@ -35,6 +37,8 @@ from .models import Classroom, Student
 log = logging.getLogger(__name__)
 
 TILE_INTERVAL = 0.1
+STALE_TILE_INTERVAL = 1.0
+STALE_CHUNK = 8
 # Tiles are read on a thread of their own: not behind the requests and snapshots that share the default sync
 # thread (under a class's load, a tile waited seconds there), nor on the live feed's reader.
 TILE_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-tiles")
@@ -103,6 +107,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             self.playgrounds = {}
         self.lang = language(self.scope)
         self.stale: set[int] = set()
+        self.urgent: set[int] = set()
         self.wake = asyncio.Event()
         await self.accept()
         await self.channel_layer.group_add(classes.console_group(self.classroom_id), self.channel_name)
@@ -125,29 +130,57 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
     async def send_tile(self, msg: dict) -> None:
         await self.send(text_data=json.dumps({**msg, "sent": time.time()}, separators=(",", ":")))
 
-    def mark(self, student_id: int | None) -> None:
+    def mark(self, student_id: int | None, urgent: bool = False) -> None:
         if student_id is not None:
-            self.stale.add(student_id)
+            (self.urgent if urgent else self.stale).add(student_id)
             self.wake.set()
+
+    async def _send_tiles(self, student_ids: list[int]) -> None:
+        try:
+            tiles_now = await sync_to_async(read_tiles, thread_sensitive=False, executor=TILE_READER)(
+                self.classroom_id, student_ids, self.lang)
+            for msg in tiles_now:
+                await self.send_tile(msg)
+        except Exception:
+            log.exception("console tiles of class %s", self.classroom_id)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        last = 0.0
+        last = last_stale = 0.0
         while True:
-            await self.wake.wait()
+            if not self.urgent and not self.stale:
+                await self.wake.wait()
             self.wake.clear()
-            wait = last + TILE_INTERVAL - loop.time()
+            if self.urgent:
+                wait = last + TILE_INTERVAL - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                last = loop.time()
+                urgent, self.urgent = self.urgent, set()
+                self.stale -= urgent
+                await self._send_tiles(sorted(urgent))
+                continue
+            wait = last_stale + STALE_TILE_INTERVAL - loop.time()
             if wait > 0:
-                await asyncio.sleep(wait)
-            last = loop.time()
-            stale, self.stale = self.stale, set()
-            try:
-                tiles_now = await sync_to_async(read_tiles, thread_sensitive=False, executor=TILE_READER)(
-                    self.classroom_id, sorted(stale), self.lang)
-                for msg in tiles_now:
-                    await self.send_tile(msg)
-            except Exception:
-                log.exception("console tiles of class %s", self.classroom_id)
+                # Sleep until the stale tiles are due, or until an urgent one comes.
+                try:
+                    await asyncio.wait_for(self._urgent_comes(), timeout=wait)
+                except TimeoutError:
+                    pass
+                if self.urgent:
+                    continue
+            last_stale = loop.time()
+            stale, self.stale = sorted(self.stale), set()
+            for i in range(0, len(stale), STALE_CHUNK):
+                if self.urgent:  # served first; what is left of this round waits for the next
+                    self.stale.update(stale[i:])
+                    break
+                await self._send_tiles(stale[i:i + STALE_CHUNK])
+
+    async def _urgent_comes(self) -> None:
+        while not self.urgent:
+            self.wake.clear()
+            await self.wake.wait()
 
     async def dispatch(self, message: dict) -> None:
         # The feed groups' messages name their playground: each marks that student's tile stale.
@@ -155,7 +188,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if typ in ("feed.changed", "lessons.changed"):
             student_id = self.playgrounds.get(message.get("playground"))
             if student_id is not None:
-                self.mark(student_id)
+                self.mark(student_id, urgent=typ == "lessons.changed")
             return
         if typ == "playground.tempo":
             return
@@ -167,10 +200,10 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         pg_id, student_id = message["playground"], message["student"]
         self.playgrounds[pg_id] = student_id
         await self.channel_layer.group_add(nudge.feed_group(pg_id), self.channel_name)
-        self.mark(student_id)
+        self.mark(student_id, urgent=True)
 
     async def class_student(self, message: dict) -> None:
-        self.mark(message["student"])
+        self.mark(message["student"], urgent=True)
 
     async def class_state(self, message: dict) -> None:
         await self.send(text_data=json.dumps({"type": "class"}))
