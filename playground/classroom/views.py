@@ -51,8 +51,10 @@ def remember_student(request, response, key: str):
 
 
 def qr_svg(text: str, scale: int = 4) -> str:
-    """The link as a QR code drawn in SVG, inline in the page (no image request, no script)."""
-    return mark_safe(segno.make(text, error="m").svg_inline(scale=scale, border=2, dark="#000", light="#fff"))
+    """The link as a QR code drawn in SVG, inline in the page (no image request, no script); a viewBox and no fixed
+    size, so the page's CSS sizes it (small on the console, large on the projector)."""
+    return mark_safe(segno.make(text, error="m").svg_inline(scale=scale, border=2, dark="#000", light="#fff",
+                                                            omitsize=True))
 
 
 def join_links(request, room: Classroom) -> dict:
