@@ -118,6 +118,7 @@ def page_words() -> dict:
     return {
         "live": _("live"), "reconnecting": _("reconnecting…"),
         "system": _("%s kube-system pods"), "endpoints": _("%s endpoints"),
+        "endpoint": _("1 endpoint"),
         "noDeployments": _("No deployments yet."), "noResources": _("No resources found in default namespace."),
         "rolling": _("rolling update in progress"),
         "svcOnNode": _("%(name)s: %(ready)s/%(total)s ready"),

@@ -466,12 +466,13 @@
       const ep = objects.get(k("Endpoints", s.ns, s.name));
       const id = `svc-${s.ns}-${s.name}`;
       const b = document.getElementById(id) || el("button", "svc");
+      const eps = ep ? (ep.ips || []).length : 0;
       b.type = "button";
       b.id = id;
       b.dataset.why = k("Service", s.ns, s.name);
       b.replaceChildren(el("strong", "", s.name), el("span", `type type-${s.type}`, s.type),
         el("span", "ip", s.clusterIP || ""), el("span", "ports", s.ports || ""),
-        el("span", "eps", W.endpoints.replace("%s", ep ? (ep.ips || []).length : 0)));
+        el("span", "eps", eps === 1 ? W.endpoint : W.endpoints.replace("%s", eps)));
       return b;
     });
     if (cards.length !== box.children.length || cards.some((c, i) => box.children[i] !== c)) box.replaceChildren(...cards);
