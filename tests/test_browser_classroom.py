@@ -157,6 +157,12 @@ def test_it_takes_both_students_to_the_instructors_cluster_pauses_it_for_both_an
                                   ".some(li => li.textContent.includes('demo'))")
         # The Deployment's status caught up (1/1 ready) before the pause below freezes it.
         student.wait_for_function("() => document.querySelector('#tables').textContent.includes('1/1')")
+    # A student following sees the read-only page: the story's panel starts level with the drawing's (no empty
+    # row where the lesson panel of their own playground would be).
+    tops = ann.evaluate("() => ['.layout > .cluster', '.layout > .story']"
+                        ".map((s) => document.querySelector(s).getBoundingClientRect().top)")
+    assert abs(tops[0] - tops[1]) <= 1, tops
+    ann.screenshot(path=ARTIFACTS / "classroom-student-following-en.png")
 
     teacher.get_by_role("form", name="Tempo of the followed cluster").get_by_role("button", name="Pause").click()
     for student in (ann, bob):
@@ -184,22 +190,110 @@ def test_it_takes_both_students_to_the_instructors_cluster_pauses_it_for_both_an
     assert bob.locator("[data-pods] li[id^='pod-default-test1-']").count() == 0
 
 
-def test_it_shows_the_console_mid_class_and_presenter_mode_in_english_and_chinese(room, browser):
-    console = room["console"]
-    token = CONSOLE.search(console).group(1)
-    for locale, suffix, heading in (("en-US", "en", "Students"), ("zh-CN", "zh", "学员")):
-        page = person(browser, locale)
-        page.goto(console)
+SIZES = ((1280, 720), (1920, 1080))
+LANGUAGES = (("en-US", "en", "Students", "Join code"), ("zh-CN", "zh", "学员", "加入码"))
+
+# What presenter mode shows, measured in the page: the document's size, the drawing's and the story's boxes, the
+# join code's, whether the drawing's panel is cut, the smallest and the number of visible texts on the drawing, the
+# visible form controls and the visible buttons that are neither on the drawing nor in the story.
+MEASURE = """() => {
+  const seen = (el) => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== "hidden"; };
+  const box = (el) => { if (!el || !seen(el)) return null; const r = el.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width, height: r.height}; };
+  const figure = document.getElementById("figure");
+  const sizes = [];
+  const walk = document.createTreeWalker(figure, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    if (n.textContent.trim() && seen(n.parentElement)) sizes.push(parseFloat(getComputedStyle(n.parentElement).fontSize));
+  }
+  const cluster = document.querySelector(".layout > .cluster");
+  const d = document.documentElement;
+  return {
+    scroll: [d.scrollWidth, d.scrollHeight], inner: [innerWidth, innerHeight],
+    cut: cluster.scrollHeight > cluster.clientHeight + 1 || cluster.scrollWidth > cluster.clientWidth + 1,
+    figure: box(figure), cluster: box(cluster), story: box(document.querySelector(".layout > .story")),
+    join: box(document.getElementById("presenter-join")), smallest: Math.min(...sizes), texts: sizes.length,
+    controls: [...document.querySelectorAll("form, input, select, textarea, #tempo-now")].filter(seen)
+      .map((el) => el.id || el.tagName),
+    buttons: [...document.querySelectorAll("button, a.button")].filter(seen)
+      .filter((el) => !el.closest("#figure") && !el.closest("#steps")).map((el) => el.textContent.trim()),
+  };
+}"""
+
+
+def apart(a: dict, b: dict) -> bool:
+    return a["right"] <= b["left"] or b["right"] <= a["left"] or a["bottom"] <= b["top"] or b["bottom"] <= a["top"]
+
+
+def presenter_page(browser, console: str, locale: str, size: tuple[int, int]):
+    page = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale=locale).new_page()
+    page.set_default_timeout(SLOW)
+    page.goto(console + "present")
+    page.wait_for_selector("#live.on", state="attached")
+    page.wait_for_selector(running(page, "demo"))
+    page.wait_for_selector("html[data-fit]", state="attached")  # presenter.js fitted the drawing to the screen
+    return page
+
+
+def test_it_shows_the_drawing_and_the_story_only_in_presenter_mode_on_one_screen_at_both_sizes(room, browser):
+    """Presenter mode at 1280×720 and 1920×1080, in English and Chinese: no form, timeline, replay or tempo
+    control; no scrolling and nothing of the drawing cut; text on the drawing 16 px and up; the join code beside
+    the drawing and the story, overlapping neither; the drawing larger on the larger screen."""
+    code = room["code"]
+    for locale, suffix, _, join_word in LANGUAGES:
+        widths = {}
+        for size in SIZES:
+            page = presenter_page(browser, room["console"], locale, size)
+            m = page.evaluate(MEASURE)
+            assert m["controls"] == [] and m["buttons"] == [], (locale, size, m)
+            for hidden in ("#timeline", "#timeline-range", "#replay-tempo", "#timeline-live", "#tempo-now", ".lang"):
+                assert page.locator(hidden).first.is_hidden(), (locale, size, hidden)
+            assert m["scroll"][0] <= size[0] and m["scroll"][1] <= size[1], (locale, size, m)
+            assert not m["cut"], (locale, size, m)
+            assert m["texts"] >= 20 and m["smallest"] >= 16, (locale, size, m)
+            join = page.locator("#presenter-join")
+            assert join.is_visible() and code in join.inner_text() and join_word in join.inner_text()
+            assert apart(m["join"], m["cluster"]) and apart(m["join"], m["story"]), (locale, size, m)
+            assert m["join"]["right"] <= size[0] and m["join"]["bottom"] <= size[1], (locale, size, m)
+            # The drawing takes most of the screen's width, at both sizes.
+            assert m["figure"]["width"] >= 0.55 * size[0], (locale, size, m)
+            widths[size] = (m["figure"]["width"], m["figure"]["height"])
+            if size == (1920, 1080):
+                page.screenshot(path=ARTIFACTS / f"classroom-presenter-1920-{suffix}.png")
+            page.context.close()
+        small, large = widths[SIZES[0]], widths[SIZES[1]]
+        assert large[0] >= 1.4 * small[0] and large[1] >= 1.2 * small[1], (locale, widths)
+
+
+def test_it_hides_the_join_code_on_the_projector_when_the_instructor_says_so_and_the_story_takes_its_place(
+        room, browser):
+    teacher = room["teacher"]
+    page = presenter_page(browser, room["console"], "en-US", (1920, 1080))
+    assert page.locator("#presenter-join").is_visible()
+    teacher.get_by_role("button", name="Hide the join code on the projector").click()
+    page.wait_for_selector("#presenter-join", state="hidden")
+    m = page.evaluate(MEASURE)
+    assert m["join"] is None and abs(m["story"]["top"] - m["cluster"]["top"]) <= 1, m
+    assert m["scroll"][1] <= 1080 and not m["cut"], m
+    teacher.get_by_role("button", name="Show the join code on the projector").click()
+    page.wait_for_selector("#presenter-join", state="visible")
+    page.context.close()
+
+
+def test_it_shows_the_console_mid_class_in_english_and_chinese_with_the_tiles_across_the_width(room, browser):
+    for locale, suffix, heading, _ in LANGUAGES:
+        page = browser.new_context(viewport={"width": 1920, "height": 1080}, locale=locale).new_page()
+        page.set_default_timeout(SLOW)
+        page.goto(room["console"])
         page.wait_for_selector("#live.on")
         page.wait_for_selector(".tile[data-name='Ann'] .mini-chip.phase-Running")
         assert page.get_by_role("heading", name=re.compile(heading)).is_visible()
-        page.screenshot(path=ARTIFACTS / f"classroom-console-{suffix}.png")
-        page.goto(console.replace(f"/class/{token}/", f"/class/{token}/present"))
-        page.wait_for_selector("#live.on", state="attached")
-        page.wait_for_selector(running(page, "demo"))
-        page.wait_for_selector("#presenter-join:not([hidden])")
-        assert page.locator("form[hx-post]").count() == 0
-        size = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
-        assert size[0] <= 1280 and size[1] <= 720
-        page.screenshot(path=ARTIFACTS / f"classroom-presenter-{suffix}.png")
+        assert page.locator("#live").inner_text() == {"en": "live", "zh": "实时连接"}[suffix]
+        columns = page.evaluate("() => getComputedStyle(document.getElementById('tiles'))"
+                                ".gridTemplateColumns.split(' ').length")
+        assert columns >= 5, columns
+        size = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+        assert size[0] <= size[1]
+        page.screenshot(path=ARTIFACTS / f"classroom-console-1920-{suffix}.png")
         page.context.close()
