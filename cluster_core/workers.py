@@ -8,6 +8,7 @@ costs one reconcile, not a thousand. Several kubelets looked at together sync in
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -71,13 +72,31 @@ def run_loop(channel: str, playground_id: int, key: str = "*", keys: list[str] |
 
 
 # The lesson checker looks on a thread of its own: a learner's step is shown done as soon as the cluster gets there,
-# not after the looks of every other loop queued on the shared threads. (One thread: the checker's consumer takes one
-# message at a time anyway.)
+# not after the looks of every other loop queued on the shared threads.
 OWN_THREAD = {nudge.LESSONS: ThreadPoolExecutor(max_workers=1, thread_name_prefix="lesson-checker")}
+# The other loops share a few threads of their own. In one process the loops take turns on one interpreter lock
+# anyway: more threads would not look faster, only leave less of it to the API's requests, the pages' feeds, the
+# console's tiles and the lesson checker.
+LOOP_THREADS = ThreadPoolExecutor(max_workers=3, thread_name_prefix="loops")
+# How many playgrounds one loop looks at at once (one look per playground at a time, as a work queue never hands one
+# key to two workers): a class's sixty kubelets are not served one playground after the other.
+CONCURRENT_PLAYGROUNDS = 4
 
 
 class LoopConsumer(AsyncConsumer):
+    """One loop's messages. Each names a playground; the looks at different playgrounds run side by side (at most
+    `CONCURRENT_PLAYGROUNDS`), those at one playground one after the other: what is asked while a look at it runs
+    waits, merged, for the next look."""
+
     channel = ""
+
+    def _state(self):
+        if "_slots" not in self.__dict__:
+            self._slots = asyncio.Semaphore(CONCURRENT_PLAYGROUNDS)
+            self._busy: set[int] = set()
+            self._waiting: dict[int, list[tuple[str | None, list[str] | None, bool]]] = {}
+            self._tasks: set[asyncio.Task] = set()
+        return self
 
     async def reconcile(self, message: dict) -> None:
         looked = self.__dict__.setdefault("_looked", {})
@@ -90,17 +109,59 @@ class LoopConsumer(AsyncConsumer):
                 return
             now = time.time()
             looked.update(((pid, k), now) for k in keys)
-            await self._run(pid, keys=keys)
+            self._ask(pid, (None, keys, False))
             return
         key = message.get("key", "*")
         if looked.get((pid, key), 0.0) > sent:
             return
         looked[(pid, key)] = time.time()
-        await self._run(pid, key, resync=bool(message.get("resync")))
+        self._ask(pid, (key, None, bool(message.get("resync"))))
+
+    def _ask(self, pid: int, request: tuple[str | None, list[str] | None, bool]) -> None:
+        st = self._state()
+        if pid in st._busy:
+            st._waiting.setdefault(pid, []).append(request)
+            return
+        st._busy.add(pid)
+        task = asyncio.ensure_future(self._serve(pid, request))
+        st._tasks.add(task)
+        task.add_done_callback(st._tasks.discard)
+
+    async def _serve(self, pid: int, request: tuple[str | None, list[str] | None, bool]) -> None:
+        st = self._state()
+        try:
+            while request is not None:
+                key, keys, resync = request
+                async with st._slots:
+                    try:
+                        await self._run(pid, "*" if key is None else key, keys, resync)
+                    except Exception:
+                        log.exception("%s failed on playground %s", self.channel, pid)
+                asked = st._waiting.pop(pid, None)
+                request = merged(asked) if asked else None
+        finally:
+            st._busy.discard(pid)
 
     async def _run(self, pid: int, key: str = "*", keys: list[str] | None = None, resync: bool = False) -> int:
-        return await sync_to_async(run_loop, thread_sensitive=False, executor=OWN_THREAD.get(self.channel))(
+        return await sync_to_async(run_loop, thread_sensitive=False, executor=OWN_THREAD.get(self.channel,
+                                                                                          LOOP_THREADS))(
             self.channel, pid, key, keys, resync)
+
+
+def merged(requests: list[tuple[str | None, list[str] | None, bool]]) -> tuple[str | None, list[str] | None, bool]:
+    """Requests (key, keys, resync) that waited for one playground, as one look: every key when any asked for every
+    key (a resync only when all of them were resyncs), else the keys asked for."""
+    whole = [r for r in requests if r[0] == "*"]
+    if whole:
+        return "*", None, len(whole) == len(requests) and all(r[2] for r in whole)
+    keys: list[str] = []
+    for key, many, _ in requests:
+        for k in (many if key is None else [key]):
+            if k not in keys:
+                keys.append(k)
+    if len(keys) == 1:
+        return keys[0], None, False
+    return None, keys, False
 
 
 def loop_consumers() -> dict:

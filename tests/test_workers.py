@@ -107,3 +107,42 @@ def test_a_curl_through_a_service_wakes_the_lesson_checker(cluster):
     with nudge.capture() as nudged:
         actions.curl(cluster, "test1")
     assert (nudge.LESSONS, "*") in nudged
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A loop's messages: playgrounds side by side, one playground one look at a time
+
+
+def test_requests_that_waited_for_one_playground_become_one_look():
+    assert workers.merged([("*", None, True), ("*", None, True)]) == ("*", None, True)
+    assert workers.merged([("*", None, True), ("node1", None, False)]) == ("*", None, False)
+    assert workers.merged([("a", None, False), (None, ["a", "b"], False)]) == (None, ["a", "b"], False)
+    assert workers.merged([("", None, False), ("", None, False)]) == ("", None, False)  # the scheduler's one key
+
+
+def test_a_loop_looks_at_several_playgrounds_at_once_and_at_one_playground_once_at_a_time():
+    import asyncio
+    import time
+
+    events = []
+
+    class Probe(workers.LoopConsumer):
+        channel = nudge.KUBELET
+
+        async def _run(self, pid, key="*", keys=None, resync=False):
+            events.append(("start", pid, key, tuple(keys or ())))
+            await asyncio.sleep(0.05)
+            events.append(("end", pid, key, tuple(keys or ())))
+            return 0
+
+    async def main():
+        c = Probe()
+        for pid, key in ((1, "node1"), (2, "node1"), (1, "node2"), (1, "node1")):
+            await c.reconcile({"type": "reconcile", "playground": pid, "key": key, "sent": time.time()})
+        await asyncio.sleep(0.3)
+
+    asyncio.run(main())
+    starts = [e for e in events if e[0] == "start"]
+    assert starts[:2] == [("start", 1, "node1", ()), ("start", 2, "node1", ())]  # side by side
+    assert events.index(("end", 1, "node1", ())) < events.index(("start", 1, "*", ("node2", "node1")))
+    assert len(starts) == 3  # what waited for playground 1 became one look
