@@ -132,12 +132,17 @@ else:
         }
     }
 
+REDIS_SOCKET_TIMEOUT = 20.0
+
 if os.environ.get("REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [os.environ["REDIS_URL"]],
+                # A receive blocks in Redis for up to 5 s (BZPOPMIN); redis-py's own read time-out is 5 s too, so a
+                # quiet channel's empty answer raced the client's time-out ("Timeout reading from …") and the
+                # receive loops kept failing. The socket waits longer than Redis ever blocks.
+                "hosts": [{"address": os.environ["REDIS_URL"], "socket_timeout": REDIS_SOCKET_TIMEOUT}],
                 "capacity": 10000,
                 "expiry": 30,
                 # Several playground installations (or test runs) can share one Redis.

@@ -151,3 +151,33 @@ def test_it_converges_after_the_workers_are_killed_mid_rollout(scaleout):
     by_hash = {rs["metadata"]["labels"]["pod-template-hash"]: rs for rs in rss}
     assert by_hash[hashes.pop()]["status"]["readyReplicas"] == 3
     assert sum(rs["spec"]["replicas"] for rs in rss) == 3
+
+
+def test_a_receive_on_a_quiet_redis_channel_outlasts_redis_blocking_time_and_then_gets_its_message():
+    """channels-redis blocks in Redis for 5 s per receive; the client's socket must wait longer than that, or every
+    quiet channel's receive fails with a read time-out instead of coming back empty and trying again."""
+    reason = unavailable()
+    if reason:
+        if os.environ.get("KUBEPLAY_REQUIRE_SCALEOUT") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    import asyncio
+
+    from channels_redis.core import RedisChannelLayer
+    from django.conf import settings
+
+    host = {"address": REDIS_URL, "socket_timeout": settings.REDIS_SOCKET_TIMEOUT}
+    layer = RedisChannelLayer(hosts=[host], prefix=f"kp-quiet-{uuid.uuid4().hex[:8]}")
+    assert settings.REDIS_SOCKET_TIMEOUT > layer.brpop_timeout
+
+    async def main():
+        channel = await layer.new_channel()
+        receiving = asyncio.ensure_future(layer.receive(channel))
+        await asyncio.sleep(layer.brpop_timeout + 2)  # quiet for longer than one blocking pop
+        assert not receiving.done() or receiving.exception() is None
+        await layer.send(channel, {"type": "look.again"})
+        message = await asyncio.wait_for(receiving, timeout=10)
+        await layer.flush()
+        return message
+
+    assert asyncio.run(main())["type"] == "look.again"
