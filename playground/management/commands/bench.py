@@ -38,26 +38,26 @@ class Command(BaseCommand):
         # A fresh data directory has no tables yet: bring the schema up to date first, as `make run` does.
         call_command("migrate", verbosity=0, interactive=False)
         if which == "converge":
-            from playground.bench_converge import run
+            from playground.bench.converge import run
 
             run(self.stdout, pods=opts["pods"], nodes=opts["nodes"])
         elif which == "api":
-            from playground.bench_api import run
+            from playground.bench.api import run
 
             run(self.stdout, pods=opts["pods"], samples=opts["samples"])
         elif which == "hostile":
-            from playground.bench_hostile import run
+            from playground.bench.hostile import run
 
             run(self.stdout, rounds=opts["rounds"], idle=opts["idle"])
         elif which == "classroom":
-            from playground.bench_classroom import run
+            from playground.bench.classroom import run
 
             run(self.stdout, students=opts["students"], scaleout=opts["scaleout"])
         elif which == "playgrounds":
-            from playground.bench_playgrounds import run
+            from playground.bench.playgrounds import run
 
             run(self.stdout, count=opts["idle"], settle=opts["settle"], window=opts["window"])
         else:
-            from playground.bench_live import run
+            from playground.bench.live import run
 
             run(self.stdout, viewers=opts["viewers"], pods=opts["pods"])

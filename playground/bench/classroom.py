@@ -30,7 +30,6 @@ import random
 import re
 import ssl
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -42,10 +41,9 @@ from urllib.parse import urlparse
 
 import yaml
 
-from playground.bench_live import Viewer, _free_port, percentile
-from playground.bench_playgrounds import cpu_seconds
+from playground.bench.live import Viewer, percentile
+from playground.bench.server import MANAGE, ROOT, cpu_seconds, migrate, server_env, start_playground
 
-ROOT = Path(__file__).resolve().parent.parent
 PAUSE = (1.0, 4.0)
 WATCH_LIMIT = 30.0  # a student watches a rollout this long at most, then goes on with the lesson
 
@@ -59,18 +57,6 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 # The server(s)
 
 
-def _wait_healthy(port: int, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while True:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the server did not start; see {log}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-
-
 LOOPS = ["deployment-controller", "replicaset-controller", "daemonset-controller", "kube-scheduler", "kubelet",
          "endpoints-controller", "garbage-collector", "namespace-controller", "serviceaccount-controller",
          "job-controller", "cronjob-controller", "statefulset-controller", "node-lifecycle-controller",
@@ -79,9 +65,7 @@ LOOPS = ["deployment-controller", "replicaset-controller", "daemonset-controller
 
 def start_servers(data_dir: Path, scaleout: bool, students: int) -> tuple[list[subprocess.Popen], list[int], str]:
     """The server processes, the web ports, and the database to drop afterwards (scale-out only)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(KUBEPLAY_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1",
-               KUBEPLAY_MAX_PLAYGROUNDS=str(max(500, students + 10)))
+    env = server_env(data_dir, KUBEPLAY_MAX_PLAYGROUNDS=str(max(500, students + 10)))
     dropped = ""
     if scaleout:
         import psycopg
@@ -93,23 +77,17 @@ def start_servers(data_dir: Path, scaleout: bool, students: int) -> tuple[list[s
         env.update(DATABASE_URL=urlparse(base)._replace(path=f"/{dropped}").geturl(),
                    REDIS_URL=os.environ.get("KUBEPLAY_SCALEOUT_REDIS_URL", "redis://127.0.0.1:6379/0"),
                    KUBEPLAY_CHANNEL_PREFIX=f"kpb-{uuid.uuid4().hex[:8]}")
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
+    migrate(env)
     procs, ports = [], []
     webs = [("--no-workers",), ("--no-workers", "--no-ticker")] if scaleout else [()]
     for i, extra in enumerate(webs):
-        port, api_port = _free_port(), _free_port()
-        log = data_dir / f"web-{i}.log"
-        proc = subprocess.Popen([*manage, "playground", "--host", "127.0.0.1", "--port", str(port), "--api-port",
-                                 str(api_port), "--tempo", "realtime", *extra], cwd=ROOT, env=env,
-                                stdout=log.open("w"), stderr=subprocess.STDOUT)
+        proc, port, _api_port = start_playground(data_dir, env, "realtime", f"web-{i}.log", extra)
         procs.append(proc)
-        _wait_healthy(port, proc, log)
         ports.append(port)
     if scaleout:
         for i in range(2):
             log = data_dir / f"worker-{i}.log"
-            procs.append(subprocess.Popen([*manage, "runworker", *LOOPS], cwd=ROOT, env=env,
+            procs.append(subprocess.Popen([*MANAGE, "runworker", *LOOPS], cwd=ROOT, env=env,
                                           stdout=log.open("w"), stderr=subprocess.STDOUT))
     return procs, ports, dropped
 
@@ -347,7 +325,7 @@ def _client_process(base: str, join: str, numbers: list[int], go_lessons, follow
         return [d for d in done if isinstance(d, BaseException)]
 
     failures = asyncio.run(main())
-    from playground.bench_live import parsed
+    from playground.bench.live import parsed
 
     out = []
     for row in rows:

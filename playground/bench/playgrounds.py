@@ -14,17 +14,14 @@ import http.cookiejar
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from playground.bench_live import _free_port, percentile
-
-ROOT = Path(__file__).resolve().parent.parent
-TICK = os.sysconf("SC_CLK_TCK")
+from playground.bench.live import percentile
+from playground.bench.server import cpu_seconds, migrate, rss_mib, server_env, start_playground
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -33,37 +30,10 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def start_server(data_dir: Path, cap: int) -> tuple[subprocess.Popen, int]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(KUBEPLAY_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1", KUBEPLAY_MAX_PLAYGROUNDS=str(cap))
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
-    port, api_port = _free_port(), _free_port()
-    log = (data_dir / "server.log").open("w")
-    proc = subprocess.Popen([*manage, "playground", "--host", "127.0.0.1", "--port", str(port), "--api-port",
-                             str(api_port), "--tempo", "realtime"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while True:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the server did not start; see {data_dir / 'server.log'}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.2)
+    env = server_env(data_dir, KUBEPLAY_MAX_PLAYGROUNDS=str(cap))
+    migrate(env)
+    proc, port, _api_port = start_playground(data_dir, env, "realtime")
     return proc, port
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def start_playgrounds(port: int, count: int, out) -> list[float]:

@@ -13,10 +13,8 @@ import asyncio
 import base64
 import json
 import os
-import socket
 import ssl
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -25,16 +23,10 @@ from pathlib import Path
 
 import yaml
 
+from playground.bench.server import MANAGE, ROOT, migrate, server_env, start_playground
 from playground.story import uncarry
 
-ROOT = Path(__file__).resolve().parent.parent
 NAME = "bench"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -47,24 +39,10 @@ class Server:
 
 
 def start_server(data_dir: Path, tempo: str) -> Server:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(KUBEPLAY_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
-    port, api_port = _free_port(), _free_port()
-    log = (data_dir / "server.log").open("w")
-    proc = subprocess.Popen([*manage, "playground", "--host", "127.0.0.1", "--port", str(port), "--api-port",
-                             str(api_port), "--tempo", tempo], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while True:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the server did not start; see {data_dir / 'server.log'}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.2)
-    out = subprocess.run([*manage, "kubeconfig", "default", "--server", f"https://127.0.0.1:{api_port}"], cwd=ROOT,
+    env = server_env(data_dir)
+    migrate(env)
+    proc, port, api_port = start_playground(data_dir, env, tempo)
+    out = subprocess.run([*MANAGE, "kubeconfig", "default", "--server", f"https://127.0.0.1:{api_port}"], cwd=ROOT,
                          env=env, check=True, capture_output=True, text=True).stdout
     config = yaml.safe_load(out)
     ca = ssl.create_default_context(

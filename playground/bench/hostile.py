@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from playground.bench_live import Server, start_server
-from playground.bench_playgrounds import cpu_seconds, rss_mib
+from playground.bench.live import Server, start_server
+from playground.bench.server import cpu_seconds, rss_mib
 
 
 def corpus() -> list[dict]:

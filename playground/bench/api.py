@@ -22,7 +22,8 @@ import threading
 import time
 from pathlib import Path
 
-from playground.bench_live import NAME, ROOT, Server, start_server
+from playground.bench.live import NAME, Server, start_server
+from playground.bench.server import ROOT
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 PODS = "/clusters/default/api/v1/namespaces/default/pods"
@@ -30,7 +31,7 @@ PODS = "/clusters/default/api/v1/namespaces/default/pods"
 # Nodes enough for every pod (110 pods a node), added before the server starts so its scheduler sees them at once.
 ADD_NODES = """
 from cluster_core import bootstrap
-from playground.bench_converge import _add_nodes
+from playground.bench.converge import _add_nodes
 _add_nodes(bootstrap.get_or_create_default(), {nodes})
 """
 
