@@ -71,9 +71,9 @@ def run_loop(channel: str, playground_id: int, key: str = "*", keys: list[str] |
     return writes
 
 
-# The lesson checker looks on a thread of its own: a learner's step is shown done as soon as the cluster gets there,
+# The lesson checker looks on threads of its own: a learner's step is shown done as soon as the cluster gets there,
 # not after the looks of every other loop queued on the shared threads.
-OWN_THREAD = {nudge.LESSONS: ThreadPoolExecutor(max_workers=1, thread_name_prefix="lesson-checker")}
+OWN_THREAD = {nudge.LESSONS: ThreadPoolExecutor(max_workers=2, thread_name_prefix="lesson-checker")}
 # The other loops share a few threads of their own. In one process the loops take turns on one interpreter lock
 # anyway: more threads would not look faster, only leave less of it to the API's requests, the pages' feeds, the
 # console's tiles and the lesson checker.
@@ -141,6 +141,12 @@ class LoopConsumer(AsyncConsumer):
                 request = merged(asked) if asked else None
         finally:
             st._busy.discard(pid)
+
+    async def settled(self) -> None:
+        """Until every look asked for so far has run (what waited for a playground included)."""
+        st = self._state()
+        while st._tasks:
+            await asyncio.gather(*list(st._tasks), return_exceptions=True)
 
     async def _run(self, pid: int, key: str = "*", keys: list[str] | None = None, resync: bool = False) -> int:
         return await sync_to_async(run_loop, thread_sensitive=False, executor=OWN_THREAD.get(self.channel,

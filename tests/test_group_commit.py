@@ -121,14 +121,19 @@ def test_it_syncs_the_nodes_a_ticker_message_names_in_one_commit(fake_clock, qui
 
     before = Change.objects.filter(playground=pg).order_by("-revision").first().revision
     consumer = type("KubeletConsumer", (workers.LoopConsumer,), {"channel": channel})()
-    async_to_sync(consumer.reconcile)(message)
+
+    async def deliver(message):  # the consumer looks on tasks of its own: wait for them
+        await consumer.reconcile(message)
+        await consumer.settled()
+
+    async_to_sync(deliver)(message)
 
     rows = list(Change.objects.filter(playground=pg, revision__gt=before))
     assert {c.actor for c in rows} == {"kubelet/k8s-node1", "kubelet/k8s-node2"}
     assert len({c.committed_at for c in rows}) == 1
     assert sorted(c.name for c in rows if c.kind == "Pod") == ["web-0", "web-1", "web-2", "web-3"]
     # The same message again: the consumer already looked after it was sent.
-    async_to_sync(consumer.reconcile)(message)
+    async_to_sync(deliver)(message)
     assert Change.objects.filter(playground=pg, revision__gt=before).count() == len(rows)
     # A single node's nudge still works on its own.
     assert workers.run_loop(nudge.KUBELET, pg.pk, "k8s-node1") == 0

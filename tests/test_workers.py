@@ -139,7 +139,7 @@ def test_a_loop_looks_at_several_playgrounds_at_once_and_at_one_playground_once_
         c = Probe()
         for pid, key in ((1, "node1"), (2, "node1"), (1, "node2"), (1, "node1")):
             await c.reconcile({"type": "reconcile", "playground": pid, "key": key, "sent": time.time()})
-        await asyncio.sleep(0.3)
+        await c.settled()
 
     asyncio.run(main())
     starts = [e for e in events if e[0] == "start"]
