@@ -101,9 +101,17 @@ TEMPLATES = [
 ]
 
 if os.environ.get("DATABASE_URL"):
-    # Health checks: a kept connection the server dropped (a restart) is found out and replaced before it is used.
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60,
+    # A pool per process: every thread borrows a connection for a request or a loop's look and gives it back.
+    # Connections kept per thread leaked one for each request's own thread (Django's ASGI handler runs each request
+    # on a thread of its own), and a class of sixty used up PostgreSQL's 100. With health checks on, the pool checks
+    # a connection as it lends it: one the server dropped (a restart) is replaced before it is used.
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=0,
                                                   conn_health_checks=True)}
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("KUBEPLAY_DB_POOL", "10")),
+        "timeout": 30,
+    }
 else:
     DATABASES = {
         "default": {
