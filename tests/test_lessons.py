@@ -202,3 +202,20 @@ def test_it_answers_how_many_pods_existed_at_once_during_the_rollout(cluster):
     # while its kubelet stops it.
     assert progress.predictions["rollout-peak"] == {**progress.predictions["rollout-peak"], "answer": "3",
                                                     "actual": "2"}
+
+
+def test_a_look_that_moves_nothing_writes_nothing_and_one_that_moves_saves(cluster):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    checker.start(cluster, "seed")
+    runtime.settle(cluster)
+    saved = LessonProgress.objects.get(playground=cluster, lesson="seed")
+    with CaptureQueriesContext(connection) as looked:
+        checker.reconcile(cluster, "seed")
+    assert not [q for q in looked.captured_queries if q["sql"].startswith(("UPDATE", "INSERT"))]
+    assert LessonProgress.objects.get(pk=saved.pk).cursor == saved.cursor
+    actions.deploy(cluster, "test1", "nginx")
+    runtime.settle(cluster)  # the checker runs last in every round
+    after = LessonProgress.objects.get(pk=saved.pk)
+    assert "deploy" in after.done and after.cursor > saved.cursor
