@@ -26,12 +26,16 @@ def looks(monkeypatch):
 EVERY_DEPLOYMENT = [(nudge.DEPLOYMENT, ("default/test1",)), (nudge.DEPLOYMENT, ("kube-system/coredns",))]
 
 
-# run_loop closes stale connections, as a worker thread must: outside a test's transaction.
-@pytest.mark.django_db(transaction=True)
-def test_a_resync_is_skipped_when_no_commit_came_since_the_last_whole_look(cluster, looks):
+def deployed_and_settled(cluster, looks) -> None:
     actions.deploy(cluster, "test1", "nginx", 1)
     runtime.settle(cluster)
     looks.clear()
+
+
+# run_loop closes stale connections, as a worker thread must: outside a test's transaction.
+@pytest.mark.django_db(transaction=True)
+def test_a_resync_is_skipped_when_no_commit_came_since_the_last_whole_look(cluster, looks):
+    deployed_and_settled(cluster, looks)
     workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*", resync=True)
     assert looks == EVERY_DEPLOYMENT
     workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*", resync=True)
@@ -42,9 +46,7 @@ def test_a_resync_is_skipped_when_no_commit_came_since_the_last_whole_look(clust
 
 @pytest.mark.django_db(transaction=True)
 def test_a_commit_since_the_last_whole_look_brings_the_resync_back(cluster, looks):
-    actions.deploy(cluster, "test1", "nginx", 1)
-    runtime.settle(cluster)
-    looks.clear()
+    deployed_and_settled(cluster, looks)
     workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*", resync=True)
     # A write whose nudge was lost: the deployment's replicas changed, and nobody told the controller.
     actions.scale(cluster, "test1", 3)
@@ -74,9 +76,7 @@ def test_a_look_that_left_something_undone_is_not_remembered(cluster, looks, mon
 
 @pytest.mark.django_db(transaction=True)
 def test_a_whole_look_is_remembered_only_a_while(cluster, looks, monkeypatch):
-    actions.deploy(cluster, "test1", "nginx", 1)
-    runtime.settle(cluster)
-    looks.clear()
+    deployed_and_settled(cluster, looks)
     workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*", resync=True)
     revision, at = workers._whole_looks[(nudge.DEPLOYMENT, cluster.pk)]
     workers._whole_looks[(nudge.DEPLOYMENT, cluster.pk)] = (revision, at - workers.WHOLE_LOOK_KEPT)

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from playground.bench.live import NAME, Server, start_server
-from playground.bench.server import ROOT
+from playground.bench.server import ROOT, stop
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 PODS = "/clusters/default/api/v1/namespaces/default/pods"
@@ -150,11 +150,7 @@ def run(out, pods: int = 1000, samples: int = 1000) -> None:
             one = [client.timed(f"{PODS}/{names[i % len(names)]}", "application/json") for i in range(samples)]
             patches, deliveries = _write_to_event(server, names, listed["metadata"]["resourceVersion"], samples)
         finally:
-            server.proc.terminate()
-            try:
-                server.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.proc.kill()
+            stop(server.proc)
     ms = 1000
 
     def line(what: str, values: list[float]) -> None:

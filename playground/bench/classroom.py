@@ -42,7 +42,7 @@ from urllib.parse import urlparse
 import yaml
 
 from playground.bench.live import Viewer, percentile
-from playground.bench.server import MANAGE, ROOT, cpu_seconds, migrate, server_env, start_playground
+from playground.bench.server import MANAGE, ROOT, cpu_seconds, migrate, server_env, start_playground, stop
 
 PAUSE = (1.0, 4.0)
 WATCH_LIMIT = 30.0  # a student watches a rollout this long at most, then goes on with the lesson
@@ -385,13 +385,7 @@ def run(out, students: int = 60, scaleout: bool = False) -> None:
         try:
             asyncio.run(_run(out, procs, ports, students, scaleout))
         finally:
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                try:
-                    p.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stop(*procs)
             if dropped:
                 drop_database(dropped)
 

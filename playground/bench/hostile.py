@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from playground.bench.live import Server, start_server
-from playground.bench.server import cpu_seconds, rss_mib
+from playground.bench.server import cpu_seconds, rss_mib, stop
 
 
 def corpus() -> list[dict]:
@@ -69,8 +69,7 @@ def run(out, rounds: int = 100, idle: float = 10.0) -> None:
             cpu_idle = cpu_seconds(pid) - cpu_idle_start
             rss_end = rss_mib(pid)
         finally:
-            server.proc.terminate()
-            server.proc.wait(timeout=30)
+            stop(server.proc, wait=30)
     server_errors = sum(n for code, n in codes.items() if code >= 500)
     out.write(f"bench hostile: {len(cases)} hostile requests a round, {rounds} rounds after one warm-up round\n")
     out.write(f"  answers: {dict(sorted(codes.items()))} (0 = closed while the client still sent an oversize body)\n")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from playground.bench.server import MANAGE, ROOT, migrate, server_env, start_playground
+from playground.bench.server import MANAGE, ROOT, migrate, server_env, start_playground, stop
 from playground.story import uncarry
 
 NAME = "bench"
@@ -276,8 +276,4 @@ def run(out, viewers: int = 200, pods: int = 200, tempo: str = "realtime") -> No
             deploy(server)
             measure(server, viewers, pods, out)
         finally:
-            server.proc.terminate()
-            try:
-                server.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.proc.kill()
+            stop(server.proc)

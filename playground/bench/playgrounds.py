@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from playground.bench.live import percentile
-from playground.bench.server import cpu_seconds, migrate, rss_mib, server_env, start_playground
+from playground.bench.server import cpu_seconds, migrate, rss_mib, server_env, start_playground, stop
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -82,11 +82,7 @@ def run(out, count: int = 300, settle: float = 75.0, window: float = 60.0) -> No
             rss = rss_mib(proc.pid)
             idle_load = os.getloadavg()[0]
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
     out.write(f"playgrounds: {count} started (+ default), each ready with its system pods Running when its "
               f"request returned")
     out.write(f"creation: p50 {percentile(times, 50) * 1000:.0f} ms, p99 {percentile(times, 99) * 1000:.0f} ms, "

@@ -54,6 +54,17 @@ def start_playground(data_dir: Path, env: dict, tempo: str, log_name: str = "ser
             time.sleep(0.2)
 
 
+def stop(*procs: subprocess.Popen, wait: float = 15) -> None:
+    """Ask every process to stop, then kill what has not stopped after `wait` seconds."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
