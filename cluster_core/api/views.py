@@ -50,11 +50,23 @@ def _replace_broken_connections() -> None:
             conn.health_check_done = False  # with CONN_HEALTH_CHECKS (PostgreSQL): checked before its next use
 
 
+def _give_back_pooled_connections() -> None:
+    """On PostgreSQL the connections come from a pool that checks each one as it lends it: this thread gives its
+    connection back after each call, so the next call borrows a checked one (a connection the server dropped is
+    never used again) and an idle thread holds none."""
+    for conn in connections.all(initialized_only=True):
+        if getattr(conn, "pool", None) is not None and conn.connection is not None and not conn.in_atomic_block:
+            conn.close()
+
+
 def in_db_thread(fn):
     """`fn` on a worker thread (not the one thread Django's sync views share), on a usable connection."""
     def call(*args, **kwargs):
         _replace_broken_connections()
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _give_back_pooled_connections()
 
     return sync_to_async(call, thread_sensitive=False)
 
