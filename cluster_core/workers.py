@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
-from channels.consumer import AsyncConsumer
+from channels.consumer import AsyncConsumer, get_handler_name
 from channels.worker import Worker
 from django.db import close_old_connections
 
@@ -89,6 +89,24 @@ class LoopConsumer(AsyncConsumer):
     waits, merged, for the next look."""
 
     channel = ""
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Each message as it comes, without a task per message: what queued for this loop meanwhile is taken in one
+        go. (Channels' consumer loop wakes the event loop twice per message; under a class's load each wake-up
+        waited its turn, and a loop's nudges queued for seconds.)"""
+        self.scope = scope
+        while True:
+            await self.dispatch(await receive())
+
+    async def dispatch(self, message: dict) -> None:
+        """A message straight to its handler. Channels' own dispatch first closes stale database connections through
+        `sync_to_async` on the process's one shared sync thread: a class's thousands of nudges then queued there
+        behind every consumer's `database_sync_to_async` call (seconds, under load), and the loops heard of each
+        commit that late. A look takes care of its own connection on its own thread (`run_loop`)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message.get('type')}")
+        await handler(message)
 
     def _state(self):
         if "_slots" not in self.__dict__:

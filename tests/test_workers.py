@@ -146,3 +146,65 @@ def test_a_loop_looks_at_several_playgrounds_at_once_and_at_one_playground_once_
     assert starts[:2] == [("start", 1, "node1", ()), ("start", 2, "node1", ())]  # side by side
     assert events.index(("end", 1, "node1", ())) < events.index(("start", 1, "*", ("node2", "node1")))
     assert len(starts) == 3  # what waited for playground 1 became one look
+
+
+def test_a_nudge_reaches_its_loop_while_the_shared_sync_thread_is_busy():
+    """The process's one thread-sensitive sync thread runs every consumer's `database_sync_to_async` calls; a loop's
+    messages must not wait for it."""
+    import asyncio
+    import threading
+    import time
+
+    from asgiref.sync import sync_to_async
+
+    looked = []
+
+    class Probe(workers.LoopConsumer):
+        channel = nudge.KUBELET
+
+        async def _run(self, pid, key="*", keys=None, resync=False):
+            looked.append((pid, key))
+            return 0
+
+    release = threading.Event()
+
+    async def main():
+        busy = asyncio.ensure_future(sync_to_async(release.wait, thread_sensitive=True)(10))
+        await asyncio.sleep(0.05)  # the shared thread is now held
+        c = Probe()
+        try:
+            await asyncio.wait_for(c.dispatch({"type": "reconcile", "playground": 7, "key": "node1",
+                                               "sent": time.time()}), timeout=2)
+            await asyncio.wait_for(c.settled(), timeout=2)
+        finally:
+            release.set()
+            await busy
+
+    asyncio.run(main())
+    assert looked == [(7, "node1")]
+
+
+def test_a_loop_takes_every_queued_nudge_in_one_turn_of_the_event_loop():
+    import asyncio
+    import time
+
+    asked = []
+
+    class Probe(workers.LoopConsumer):
+        channel = nudge.REPLICASET
+
+        def _ask(self, pid, request):
+            asked.append(pid)
+
+    async def main():
+        queue = asyncio.Queue()
+        for pid in range(100):
+            queue.put_nowait({"type": "reconcile", "playground": pid, "key": "default/web", "sent": time.time()})
+        consumer = asyncio.ensure_future(Probe()({"type": "channel", "channel": nudge.REPLICASET}, queue.get, None))
+        await asyncio.sleep(0)  # the consumer starts
+        await asyncio.sleep(0)  # one more turn: by now it has taken everything that was queued
+        taken = list(asked)
+        consumer.cancel()
+        return taken
+
+    assert asyncio.run(main()) == list(range(100))
