@@ -160,7 +160,7 @@ if os.environ.get("REDIS_URL"):
     }
 else:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10000, "expiry": 30}}
+        "default": {"BACKEND": "cluster_core.memory_layer.MemoryLayer", "CONFIG": {"capacity": 10000, "expiry": 30}}
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
