@@ -97,6 +97,11 @@ def feed_group(playground_id: int) -> str:
     return f"feed-{playground_id}"
 
 
+def lessons_group(playground_id: int) -> str:
+    """Who hears only that a playground's lesson progress moved (an instructor's console), not every commit."""
+    return f"lessons-{playground_id}"
+
+
 def targets_for(touched: list[dict]) -> set[tuple[str, str]]:
     """Which loops must look again, and at which key, after these changes."""
     out: set[tuple[str, str]] = set()
@@ -205,7 +210,8 @@ def send_targets(playground_id: int, targets, revision: int = 0) -> None:
 
 
 def send_lessons_changed(playground_id: int) -> None:
-    """Tell the pages of a playground that its lesson progress moved (they fetch their lesson panel again)."""
+    """Tell the pages of a playground that its lesson progress moved (they fetch their lesson panel again), and
+    whoever listens for lesson moves only."""
     if not ENABLED:
         return
 
@@ -213,10 +219,11 @@ def send_lessons_changed(playground_id: int) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        try:
-            await layer.group_send(feed_group(playground_id), {"type": "lessons.changed", "playground": playground_id})
-        except Exception as exc:
-            log.debug("lessons notice dropped: %s", exc)
+        for group in (lessons_group(playground_id), feed_group(playground_id)):
+            try:
+                await layer.group_send(group, {"type": "lessons.changed", "playground": playground_id})
+            except Exception as exc:
+                log.debug("lessons notice dropped: %s", exc)
 
     async_to_sync(_send)()
 

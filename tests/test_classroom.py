@@ -15,7 +15,7 @@ from django.test import Client
 
 from cluster_core import actions, clock, nudge, runtime
 from cluster_core.models import Deployment, LessonProgress, Playground
-from playground.classroom import classes, tiles
+from playground.classroom import classes, consumers, tiles
 from playground.classroom.models import CODE_ALPHABET, Classroom, Student
 
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -316,14 +316,25 @@ async def test_it_sends_every_tile_on_connect_then_only_the_tile_of_the_student_
     result = await sync_to_async(actions.deploy)(ann.playground, "test1", "nginx", 1)
     assert result.ok
     await sync_to_async(runtime.settle)(ann.playground)
-    await get_channel_layer().group_send(nudge.feed_group(ann.playground_id),
+    await get_channel_layer().group_send(nudge.lessons_group(ann.playground_id),
                                          _playground_message(ann.playground_id, "lessons.changed"))
     tile = json.loads(await console.receive_from(timeout=5))
     assert tile["id"] == ann.pk and tile["done"] >= 2 and "phase-Running" in tile["html"]
-    # Bob's playground did not move: the next tile after another move of Ann's is Ann's again, not Bob's.
-    await get_channel_layer().group_send(nudge.feed_group(ann.playground_id),
-                                         _playground_message(ann.playground_id, "feed.changed"))
-    assert json.loads(await console.receive_from(timeout=5))["id"] == ann.pk
+    assert tile["rev"] == (await sync_to_async(Playground.objects.get)(pk=ann.playground_id)).revision
+    # Only Ann's cluster moves next, and no message says so: the console finds the playground whose revision
+    # passed what its tile showed, and sends that tile (with the new pod), not Bob's.
+    def scale_to_2() -> int:
+        assert actions.scale(ann.playground, "test1", 2).ok
+        runtime.settle(ann.playground)
+        return Playground.objects.get(pk=ann.playground_id).revision
+
+    settled = await sync_to_async(scale_to_2)()
+    seen = [json.loads(await console.receive_from(timeout=5))]
+    while seen[-1]["rev"] != settled:
+        seen.append(json.loads(await console.receive_from(timeout=5)))
+    assert {t["id"] for t in seen} == {ann.pk} and seen[-1]["html"].count("mini-chip") == 2
+    # Nothing moves any more: no tile is sent again.
+    assert await console.receive_nothing(timeout=consumers.STALE_TILE_INTERVAL * 2)
     await console.disconnect()
 
 

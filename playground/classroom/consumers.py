@@ -1,12 +1,14 @@
 """The class's live sockets.
 
 - `ConsoleConsumer` (/ws/class/console/<instructor link>/): the instructor's console. It joins the class's console
-  group (joins, raised hands, the class's state) and the feed group of every student's playground. A move of a
+  group (joins, raised hands, the class's state) and the lessons group of every student's playground. A move of a
   lesson (`lessons.changed`), a join or a raised hand makes that student's tile *urgent*: it is read again and sent
-  at once (at most every `TILE_INTERVAL`). A commit (`feed.changed`) only changes the tile's miniature cluster and
-  last activity: it marks the tile stale, and stale tiles are read at most every `STALE_TILE_INTERVAL`, a few at a
-  time (`STALE_CHUNK`) with urgent ones served between, so sixty students' rollouts never hold back the tile of the
-  one who just finished a step. On connect it sends every tile (the state), then changes.
+  at once (at most every `TILE_INTERVAL`), on a reader of its own. Everything else a tile shows (the miniature
+  cluster, the last activity) follows the playground's revision: every `STALE_TILE_INTERVAL` one query reads the
+  revisions of every student's playground, and the tiles whose playground moved since they were sent are read
+  again, a few at a time (`STALE_CHUNK`) on another reader — so sixty students' rollouts never queue in front of
+  the tile of the one who just finished a step, neither as messages nor as reads. On connect it sends every tile
+  (the state), then changes.
 - `StudentConsumer` (/ws/class/student/<student key>/): a student's page. On connect and on every `class.state` it
   sends the class's state as the student should see it (where to be, blank, the pushed step, ended); the page's
   script goes there. The state is read from the database each time: a lost message costs nothing but a delay
@@ -29,6 +31,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from cluster_core import nudge
+from cluster_core.models import Playground
 
 from ..consumers import language
 from . import classes, tiles
@@ -39,9 +42,11 @@ log = logging.getLogger(__name__)
 TILE_INTERVAL = 0.1
 STALE_TILE_INTERVAL = 1.0
 STALE_CHUNK = 8
-# Tiles are read on a thread of their own: not behind the requests and snapshots that share the default sync
-# thread (under a class's load, a tile waited seconds there), nor on the live feed's reader.
+# Tiles are read on threads of their own: not behind the requests and snapshots that share the default sync
+# thread (under a class's load, a tile waited seconds there), nor on the live feed's reader; and a tile whose
+# lesson moved is not read behind a round of tiles whose cluster only changed.
 TILE_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-tiles")
+STALE_TILE_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-miniatures")
 
 
 def read_tiles(classroom_id: int, student_ids: list[int] | None, lang: str) -> list[dict]:
@@ -64,6 +69,14 @@ def _tiles(classroom_id: int, student_ids: list[int] | None, lang: str) -> list[
                     "rev": t["revision"], "at": round(t["at"], 3),
                     "progress_at": round(t["progress_at"].timestamp(), 3)})
     return out
+
+
+def revisions(playground_ids: list[int]) -> dict[int, int]:
+    try:
+        return dict(Playground.objects.filter(pk__in=playground_ids).values_list("pk", "revision"))
+    except DatabaseError:
+        connection.close()
+        raise
 
 
 def _console_start(token: str) -> tuple[int, dict[int, int]] | None:
@@ -103,94 +116,98 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             return
         self.classroom_id, self.playgrounds = started
         # Presenter mode only needs to hear that the class changed, not every tile.
-        if b"presenter" in self.scope.get("query_string", b""):
+        presenter = b"presenter" in self.scope.get("query_string", b"")
+        if presenter:
             self.playgrounds = {}
         self.lang = language(self.scope)
-        self.stale: set[int] = set()
         self.urgent: set[int] = set()
+        self.stale: set[int] = set()
+        self.shown: dict[int, int] = {}  # student → the revision of their playground their last tile showed
+        self.reads = 0  # tile reads begun; a tile read earlier than one already sent is not sent
+        self.sent_read: dict[int, int] = {}
         self.wake = asyncio.Event()
         await self.accept()
         await self.channel_layer.group_add(classes.console_group(self.classroom_id), self.channel_name)
         for pg_id in self.playgrounds:
-            await self.channel_layer.group_add(nudge.feed_group(pg_id), self.channel_name)
-        if self.playgrounds or b"presenter" not in self.scope.get("query_string", b""):
-            for msg in await database_sync_to_async(_tiles)(self.classroom_id, None, self.lang):
-                await self.send_tile(msg)
-        self.task = asyncio.ensure_future(self.run())
+            await self.channel_layer.group_add(nudge.lessons_group(pg_id), self.channel_name)
+        self.tasks = []
+        if not presenter:
+            await self._send_tiles(None, TILE_READER)
+            self.tasks = [asyncio.ensure_future(self.run_urgent()), asyncio.ensure_future(self.run_stale())]
 
     async def disconnect(self, code) -> None:
         if self.classroom_id is None:
             return
-        if getattr(self, "task", None) is not None:
-            self.task.cancel()
+        for task in getattr(self, "tasks", ()):
+            task.cancel()
         await self.channel_layer.group_discard(classes.console_group(self.classroom_id), self.channel_name)
         for pg_id in self.playgrounds:
-            await self.channel_layer.group_discard(nudge.feed_group(pg_id), self.channel_name)
+            await self.channel_layer.group_discard(nudge.lessons_group(pg_id), self.channel_name)
 
     async def send_tile(self, msg: dict) -> None:
         await self.send(text_data=json.dumps({**msg, "sent": time.time()}, separators=(",", ":")))
 
-    def mark(self, student_id: int | None, urgent: bool = False) -> None:
+    def mark(self, student_id: int | None) -> None:
         if student_id is not None:
-            (self.urgent if urgent else self.stale).add(student_id)
+            self.urgent.add(student_id)
             self.wake.set()
 
-    async def _send_tiles(self, student_ids: list[int]) -> None:
+    async def _send_tiles(self, student_ids: list[int] | None, reader: ThreadPoolExecutor) -> None:
+        self.reads += 1
+        read = self.reads
         try:
-            tiles_now = await sync_to_async(read_tiles, thread_sensitive=False, executor=TILE_READER)(
+            tiles_now = await sync_to_async(read_tiles, thread_sensitive=False, executor=reader)(
                 self.classroom_id, student_ids, self.lang)
-            for msg in tiles_now:
-                await self.send_tile(msg)
         except Exception:
             log.exception("console tiles of class %s", self.classroom_id)
+            return
+        for msg in tiles_now:
+            if self.sent_read.get(msg["id"], 0) > read:
+                continue  # a read begun later has sent this tile already: this one may be older
+            self.sent_read[msg["id"]] = read
+            self.shown[msg["id"]] = msg["rev"]
+            await self.send_tile(msg)
 
-    async def run(self) -> None:
+    async def run_urgent(self) -> None:
+        """The tiles whose lesson moved (or whose student joined or raised a hand), as soon as they are asked."""
         loop = asyncio.get_running_loop()
-        last = last_stale = 0.0
+        last = 0.0
         while True:
-            if not self.urgent and not self.stale:
+            if not self.urgent:
+                self.wake.clear()
                 await self.wake.wait()
-            self.wake.clear()
-            if self.urgent:
-                wait = last + TILE_INTERVAL - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                last = loop.time()
-                urgent, self.urgent = self.urgent, set()
-                self.stale -= urgent
-                await self._send_tiles(sorted(urgent))
                 continue
-            wait = last_stale + STALE_TILE_INTERVAL - loop.time()
+            wait = last + TILE_INTERVAL - loop.time()
             if wait > 0:
-                # Sleep until the stale tiles are due, or until an urgent one comes.
-                try:
-                    await asyncio.wait_for(self._urgent_comes(), timeout=wait)
-                except TimeoutError:
-                    pass
-                if self.urgent:
-                    continue
-            last_stale = loop.time()
+                await asyncio.sleep(wait)
+            last = loop.time()
+            urgent, self.urgent = self.urgent, set()
+            await self._send_tiles(sorted(urgent), TILE_READER)
+
+    async def run_stale(self) -> None:
+        """Every `STALE_TILE_INTERVAL`: the tiles whose playground moved since they were sent (level-triggered: a
+        lost message cannot leave a tile behind its cluster)."""
+        while True:
+            await asyncio.sleep(STALE_TILE_INTERVAL)
+            try:
+                now = await sync_to_async(revisions, thread_sensitive=False, executor=STALE_TILE_READER)(
+                    list(self.playgrounds))
+            except Exception:
+                log.exception("console revisions of class %s", self.classroom_id)
+                continue
+            for pg_id, revision in now.items():
+                student_id = self.playgrounds.get(pg_id)
+                if student_id is not None and self.shown.get(student_id) != revision:
+                    self.stale.add(student_id)
             stale, self.stale = sorted(self.stale), set()
             for i in range(0, len(stale), STALE_CHUNK):
-                if self.urgent:  # served first; what is left of this round waits for the next
-                    self.stale.update(stale[i:])
-                    break
-                await self._send_tiles(stale[i:i + STALE_CHUNK])
-
-    async def _urgent_comes(self) -> None:
-        while not self.urgent:
-            self.wake.clear()
-            await self.wake.wait()
+                await self._send_tiles(stale[i:i + STALE_CHUNK], STALE_TILE_READER)
 
     async def dispatch(self, message: dict) -> None:
-        # The feed groups' messages name their playground: each marks that student's tile stale.
+        # The lessons groups' messages name their playground: each makes that student's tile urgent.
         typ = message.get("type", "")
-        if typ in ("feed.changed", "lessons.changed"):
-            student_id = self.playgrounds.get(message.get("playground"))
-            if student_id is not None:
-                self.mark(student_id, urgent=typ == "lessons.changed")
-            return
-        if typ == "playground.tempo":
+        if typ == "lessons.changed":
+            self.mark(self.playgrounds.get(message.get("playground")))
             return
         await super().dispatch(message)
 
@@ -199,16 +216,16 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             return
         pg_id, student_id = message["playground"], message["student"]
         self.playgrounds[pg_id] = student_id
-        await self.channel_layer.group_add(nudge.feed_group(pg_id), self.channel_name)
-        self.mark(student_id, urgent=True)
+        await self.channel_layer.group_add(nudge.lessons_group(pg_id), self.channel_name)
+        self.mark(student_id)
 
     async def class_student(self, message: dict) -> None:
-        self.mark(message["student"], urgent=True)
+        self.mark(message["student"])
 
     async def class_state(self, message: dict) -> None:
         await self.send(text_data=json.dumps({"type": "class"}))
-        for student_id in self.playgrounds.values():  # a tile shows whose cluster is shown to everyone
-            self.mark(student_id)
+        # A tile shows whose cluster is shown to everyone: every tile is read again with the next round.
+        self.stale.update(self.playgrounds.values())
 
 
 class StudentConsumer(AsyncWebsocketConsumer):
