@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -15,9 +16,6 @@ from cluster_core.models import Change, LessonProgress, Node, Pod
 from .. import story
 from .models import Classroom, Student
 
-LAST_ACTIVITY_SCAN = 200  # newest feed rows looked at for the last learner write
-
-
 def lang_key(lang: str) -> str:
     return "zh" if lang.startswith("zh") else "en"
 
@@ -26,6 +24,15 @@ def by_learner(actor: str) -> bool:
     """A write the learner made — the page's buttons and terminal (`page: kubectl …`), kubectl, another client —
     never one of the cluster's own components (the API server names every client write so)."""
     return "kubectl" in actor or actor.startswith(("client", "python client"))
+
+
+# `by_learner` as a filter of feed rows, so that the database finds the newest such row and hands over only that.
+LEARNER_ACTORS = Q(actor__contains="kubectl") | Q(actor__startswith="client") | Q(actor__startswith="python client")
+
+
+def last_activity(pg_id: int) -> dt.datetime | None:
+    return (Change.objects.filter(LEARNER_ACTORS, playground_id=pg_id).order_by("-revision")
+            .values_list("committed_at", flat=True).first())
 
 
 def _committed_at(pg_id: int, revision: int) -> dt.datetime | None:
@@ -62,10 +69,9 @@ def tile(student: Student, room: Classroom, lang: str, now: dt.datetime | None =
         at = _committed_at(pg_id, max(done.values()))
         if at and at > progress_at:
             progress_at = at
-    latest = Change.objects.filter(playground_id=pg_id).order_by("-revision").values_list(
-        "revision", "actor", "committed_at")[:LAST_ACTIVITY_SCAN]
-    latest = list(latest)
-    activity = next((at for _rev, actor, at in latest if by_learner(actor)), None)
+    revision = student.playground.revision
+    latest_at = _committed_at(pg_id, revision) if revision else None
+    activity = last_activity(pg_id)
     finished = bool(steps) and current is None
     stuck = not finished and (now - progress_at).total_seconds() > room.stuck_minutes * 60
     return {
@@ -85,8 +91,8 @@ def tile(student: Student, room: Classroom, lang: str, now: dt.datetime | None =
         "watch": student.playground.read_token,
         "link": student.playground.slug,
         "spotlight": room.following and room.spotlight_id == student.pk,
-        "revision": latest[0][0] if latest else 0,
-        "at": latest[0][2].timestamp() if latest else 0.0,
+        "revision": revision,
+        "at": latest_at.timestamp() if latest_at else 0.0,
     }
 
 
