@@ -147,18 +147,28 @@ def evaluate(lesson: loader.Lesson, cluster: checks.Cluster, done: dict, revisio
     return done, hints
 
 
+# What this process's looks read past a progress's saved cursors and did not save (nothing moved): progress id →
+# (saved cursor, saved log cursor, cursor read to, log cursor read to, facts then). The next look goes on from
+# there while the saved cursors are still those; a save anywhere (here or in another process) makes it stale.
+_read_ahead: dict[int, tuple[int, int, int, int, dict]] = {}
+READ_AHEAD_KEPT = 5000
+
+
 def reconcile(pg: Playground, key: str) -> int:
-    progress = LessonProgress.objects.filter(playground=pg, lesson=key).first()
+    progress = LessonProgress.objects.filter(playground=pg, lesson=key).select_related("playground").first()
     lesson = loader.get(key)
     if progress is None or lesson is None:
         return 0
-    revision = Playground.objects.values_list("revision", flat=True).get(pk=pg.pk)
-    rows = list(Change.objects.filter(playground=pg, revision__gt=progress.cursor, revision__lte=revision,
+    revision = progress.playground.revision
+    cursor, log_cursor, facts = progress.cursor, progress.log_cursor, progress.facts
+    ahead = _read_ahead.get(progress.pk)
+    if ahead and ahead[:2] == (progress.cursor, progress.log_cursor):
+        cursor, log_cursor, facts = ahead[2], ahead[3], ahead[4]
+    rows = list(Change.objects.filter(playground=pg, revision__gt=cursor, revision__lte=revision,
                                       kind__in=("Pod", "Node")).order_by("revision")
                 .values_list("revision", "type", "kind", "name", "actor", "object")[:READ_LIMIT])
-    facts = facts_from(rows, progress.facts)
-    cursor = rows[-1][0] if len(rows) == READ_LIMIT else revision
-    log_cursor = progress.log_cursor
+    facts = facts_from(rows, facts)
+    cursor = rows[-1][0] if len(rows) == READ_LIMIT else max(cursor, revision)
     lines = list(LogLine.objects.filter(playground=pg, id__gt=log_cursor, text__contains=" HTTP/1.1\" 200 ")
                  .values_list("id", "pod_uid"))
     if lines:
@@ -174,10 +184,14 @@ def reconcile(pg: Playground, key: str) -> int:
     progress.done, progress.facts, progress.hints = done, facts, hints
     answered = resolve(pg, lesson, progress)
     moved = answered or (done, facts, hints) != before[:3]
-    if not moved and log_cursor == progress.log_cursor and cursor - progress.cursor < CURSOR_SAVE_EVERY:
-        # Nothing moved: no write. The next look reads these feed rows again (what it notes from them is the same),
-        # and the checker stays out of the writers' queue while a class's clusters are busy.
+    if not moved and cursor - progress.cursor < CURSOR_SAVE_EVERY:
+        # Nothing moved: no write, and the checker stays out of the writers' queue while a class's clusters are
+        # busy. This process's next look goes on from what this one read.
+        if len(_read_ahead) > READ_AHEAD_KEPT:
+            _read_ahead.clear()
+        _read_ahead[progress.pk] = (progress.cursor, progress.log_cursor, cursor, log_cursor, facts)
         return 0
+    _read_ahead.pop(progress.pk, None)
     progress.cursor, progress.log_cursor = cursor, log_cursor
     progress.save(update_fields=["cursor", "log_cursor", "done", "facts", "hints", "predictions"])
     if moved:

@@ -14,12 +14,11 @@ A condition is a mapping; every key in it must hold (`any: [...]` and `not: {...
     happened:   [deleted:web]               # facts the checker noticed in the change feed (see `checker`)
     in_order:   [deleted:web, added:web]    # both noticed, the second after the first
 
-`observe(pg)` reads what the conditions look at in a handful of queries; `holds(condition, cluster)` is pure.
+`observe(pg)` reads what the conditions look at, as they look (a query or two per look); `holds(condition, cluster)`
+is pure over what it read.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 CONDITIONS = ("deployment", "service", "pods", "node", "component", "happened", "in_order", "any", "not")
 _PARAMS = {
@@ -63,28 +62,63 @@ def validate(cond, where: str) -> None:
 # The observed cluster
 
 
-@dataclass
 class Cluster:
-    deployments: dict[str, dict] = field(default_factory=dict)  # default namespace, by name
-    services: dict[str, dict] = field(default_factory=dict)
-    pods: list[dict] = field(default_factory=list)  # every namespace
-    nodes: dict[str, dict] = field(default_factory=dict)  # with "poweredOff" beside the API object
-    facts: dict[str, int] = field(default_factory=dict)
+    """What the checks look at, read from a playground as they first look at it: a look whose pending steps ask
+    only about a Deployment reads only the Deployments. Pods are read a namespace at a time."""
+
+    def __init__(self, pg=None, facts: dict | None = None):
+        self.pg = pg
+        self.facts: dict[str, int] = dict(facts or {})
+        self._read: dict[str, object] = {}
+
+    def _once(self, what: str, read):
+        if what not in self._read:
+            self._read[what] = read() if self.pg is not None else ({} if what != "pods" else [])
+        return self._read[what]
+
+    @property
+    def deployments(self) -> dict[str, dict]:
+        """The default namespace's, by name."""
+        from ..models import Deployment
+
+        return self._once("deployments", lambda: {d.name: d.to_k8s() for d in
+                                                  Deployment.objects.filter(playground=self.pg, namespace="default")})
+
+    @property
+    def services(self) -> dict[str, dict]:
+        from ..models import Service
+
+        return self._once("services", lambda: {s.name: s.to_k8s() for s in
+                                               Service.objects.filter(playground=self.pg, namespace="default")})
+
+    @property
+    def nodes(self) -> dict[str, dict]:
+        """By name, with "poweredOff" beside the API object."""
+        from ..models import Node
+
+        return self._once("nodes", lambda: {n.name: {**n.to_k8s(), "poweredOff": n.powered_off}
+                                            for n in Node.objects.filter(playground=self.pg)})
+
+    def pods_in(self, namespace: str) -> list[dict]:
+        from ..models import Pod
+
+        if "pods" in self._read:
+            return [p for p in self._read["pods"] if _meta(p).get("namespace") == namespace]
+        return self._once(f"pods:{namespace}", lambda: [
+            p.to_k8s() for p in Pod.objects.filter(playground=self.pg, namespace=namespace)
+            .order_by("creation_timestamp", "id")])
+
+    @property
+    def pods(self) -> list[dict]:
+        """Every namespace's."""
+        from ..models import Pod
+
+        return self._once("pods", lambda: [p.to_k8s() for p in Pod.objects.filter(playground=self.pg)
+                                           .order_by("creation_timestamp", "id")])
 
 
 def observe(pg, facts: dict | None = None) -> Cluster:
-    from ..models import Deployment, Node, Pod, Service
-
-    nodes = {}
-    for n in Node.objects.filter(playground=pg):
-        nodes[n.name] = {**n.to_k8s(), "poweredOff": n.powered_off}
-    return Cluster(
-        deployments={d.name: d.to_k8s() for d in Deployment.objects.filter(playground=pg, namespace="default")},
-        services={s.name: s.to_k8s() for s in Service.objects.filter(playground=pg, namespace="default")},
-        pods=[p.to_k8s() for p in Pod.objects.filter(playground=pg).order_by("creation_timestamp", "id")],
-        nodes=nodes,
-        facts=dict(facts or {}),
-    )
+    return Cluster(pg, facts)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -196,10 +230,8 @@ def _service(v: dict, c: Cluster) -> bool:
 def select_pods(v: dict, c: Cluster) -> list[dict]:
     namespace = v.get("namespace", "default")
     out = []
-    for p in c.pods:
+    for p in c.pods_in(namespace):
         m = _meta(p)
-        if m.get("namespace") != namespace:
-            continue
         if m.get("deletionTimestamp") and not v.get("terminating"):
             continue
         if "of" in v and deployment_of(p) != v["of"]:
@@ -261,6 +293,6 @@ def _node(v: dict, c: Cluster) -> bool:
 
 def _component(v: dict, c: Cluster) -> bool:
     name = v.get("name", "")
-    running = any(_meta(p).get("namespace") == "kube-system" and (_meta(p).get("labels") or {}).get("component") == name
-                  and not _meta(p).get("deletionTimestamp") for p in c.pods)
+    running = any((_meta(p).get("labels") or {}).get("component") == name and not _meta(p).get("deletionTimestamp")
+                  for p in c.pods_in("kube-system"))
     return running == bool(v.get("running", True))
