@@ -6,6 +6,12 @@ column of one model, nothing related, no annotations) `ObjectIterable` runs the 
 compiler and fills each instance's columns directly, with one converter per column that needs one: the JSON
 columns through `jsontext`, SQLite's datetime text through a parser that remembers the stamps a burst repeats,
 and anything else through Django's own converters. Any other query takes Django's path unchanged.
+
+On SQLite the rows come back as one row: SQLite hands Python the rows one `sqlite3_step` at a time and lets go of
+the interpreter lock for each, so while other threads compute every row waits its turn for the lock again (a
+kubelet's twelve pods cost twelve waits behind a busy loop). Aggregated in SQLite (`json_group_array`), a read is
+one step and one decode whatever the number of rows; each value arrives as the driver would have handed it (JSON
+columns as their text), so the converters are the same.
 """
 
 from __future__ import annotations
@@ -14,12 +20,14 @@ import datetime as dt
 import functools
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import DateTimeField
 from django.db.models.base import ModelState
 from django.db.models.query import ModelIterable
 from django.db.models.sql.constants import MULTI
 
+from . import jsontext
 from .jsoncolumn import JSONColumn
 
 
@@ -64,7 +72,11 @@ class ObjectIterable(ModelIterable):
         if not (len(select) == len(klass_info["select_fields"]) == len(model._meta.concrete_fields)):
             yield from super().__iter__()  # not every column of one model after all: Django's way
             return
-        results = compiler.execute_sql(MULTI, chunked_fetch=False, chunk_size=self.chunk_size)
+        if connection.vendor == "sqlite":
+            results = [_as_one_row(compiler, [expression.target.column for expression, _sql, _alias in select],
+                                   connection)]
+        else:
+            results = compiler.execute_sql(MULTI, chunked_fetch=False, chunk_size=self.chunk_size)
         django = compiler.get_converters([s[0] for s in select])
         columns = []
         for i, (expression, _sql, _alias) in enumerate(select):
@@ -80,3 +92,14 @@ class ObjectIterable(ModelIterable):
                 for (name, convert), value in zip(columns, row, strict=True):
                     values[name] = value if convert is None or value is None else convert(value)
                 yield obj
+
+
+def _as_one_row(compiler, columns: list[str], connection) -> list[list]:
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return []
+    values = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT json_group_array(json_array({values})) FROM ({sql})", params)
+        return jsontext.decode(cursor.fetchone()[0])
