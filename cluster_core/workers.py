@@ -72,8 +72,11 @@ def run_loop(channel: str, playground_id: int, key: str = "*", keys: list[str] |
 
 
 # The lesson checker looks on threads of its own: a learner's step is shown done as soon as the cluster gets there,
-# not after the looks of every other loop queued on the shared threads.
-OWN_THREAD = {nudge.LESSONS: ThreadPoolExecutor(max_workers=2, thread_name_prefix="lesson-checker")}
+# not after the looks of every other loop queued on the shared threads. A checker's look mostly waits (on the
+# database, and for the interpreter lock between its few queries), so when a class's clusters all move at once
+# several looks run side by side rather than sixty queue behind two.
+CHECKER_THREADS = 6
+OWN_THREAD = {nudge.LESSONS: ThreadPoolExecutor(max_workers=CHECKER_THREADS, thread_name_prefix="lesson-checker")}
 # The other loops share a few threads of their own. In one process the loops take turns on one interpreter lock
 # anyway: more threads would not look faster, only leave less of it to the API's requests, the pages' feeds, the
 # console's tiles and the lesson checker.
@@ -81,6 +84,7 @@ LOOP_THREADS = ThreadPoolExecutor(max_workers=3, thread_name_prefix="loops")
 # How many playgrounds one loop looks at at once (one look per playground at a time, as a work queue never hands one
 # key to two workers): a class's sixty kubelets are not served one playground after the other.
 CONCURRENT_PLAYGROUNDS = 4
+CONCURRENT = {nudge.LESSONS: CHECKER_THREADS}
 
 
 class LoopConsumer(AsyncConsumer):
@@ -110,7 +114,7 @@ class LoopConsumer(AsyncConsumer):
 
     def _state(self):
         if "_slots" not in self.__dict__:
-            self._slots = asyncio.Semaphore(CONCURRENT_PLAYGROUNDS)
+            self._slots = asyncio.Semaphore(CONCURRENT.get(self.channel, CONCURRENT_PLAYGROUNDS))
             self._busy: set[int] = set()
             self._waiting: dict[int, list[tuple[str | None, list[str] | None, bool]]] = {}
             self._tasks: set[asyncio.Task] = set()
