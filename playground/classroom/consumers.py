@@ -40,7 +40,7 @@ from .models import Classroom, Student
 log = logging.getLogger(__name__)
 
 TILE_INTERVAL = 0.1
-STALE_TILE_INTERVAL = 1.0
+STALE_TILE_INTERVAL = 2.0
 STALE_CHUNK = 8
 # Tiles are read on threads of their own: not behind the requests and snapshots that share the default sync
 # thread (under a class's load, a tile waited seconds there), nor on the live feed's reader; and a tile whose
