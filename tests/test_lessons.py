@@ -4,7 +4,7 @@ import pytest
 
 from cluster_core import actions, runtime
 from cluster_core.lessons import checker, checks, loader
-from cluster_core.models import LessonProgress
+from cluster_core.models import LessonProgress, Playground
 
 
 def test_it_loads_every_lesson_with_both_languages():
@@ -219,3 +219,44 @@ def test_a_look_that_moves_nothing_writes_nothing_and_one_that_moves_saves(clust
     runtime.settle(cluster)  # the checker runs last in every round
     after = LessonProgress.objects.get(pk=saved.pk)
     assert "deploy" in after.done and after.cursor > saved.cursor
+
+
+def test_a_look_reads_only_the_kinds_its_pending_steps_look_at(cluster):
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def tables(read) -> list[str]:
+        return [t for q in read.captured_queries for t in re.findall(r'FROM "(\w+)"', q["sql"])]
+
+    c = checks.observe(cluster)
+    with CaptureQueriesContext(connection) as read:
+        assert not checks.holds({"deployment": {"name": "test1"}}, c)
+        assert not checks.holds({"deployment": {"name": "test1", "image": "nginx"}}, c)  # read once
+    assert tables(read) == ["cluster_core_deployment"]
+    with CaptureQueriesContext(connection) as read:
+        assert checks.holds({"component": {"name": "kube-scheduler"}}, c)
+    assert tables(read) == ["cluster_core_pod"] and "'kube-system'" in read.captured_queries[0]["sql"]
+    with CaptureQueriesContext(connection) as read:
+        assert not checks.holds({"pods": {"of": "test1"}}, c)
+    assert tables(read) == ["cluster_core_pod"] and "'default'" in read.captured_queries[0]["sql"]
+
+
+def test_a_look_goes_on_from_where_the_last_unsaved_look_read_the_feed(cluster):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    checker.start(cluster, "seed")
+    actions.deploy(cluster, "test1", "nginx")
+    runtime.settle(cluster)
+    actions.scale(cluster, "test1", 2)  # no step of the seed lesson is at 2 replicas: nothing moves
+    runtime.settle(cluster)
+    saved = LessonProgress.objects.get(playground=cluster, lesson="seed")
+    checker.reconcile(cluster, "seed")
+    top = Playground.objects.get(pk=cluster.pk).revision
+    assert LessonProgress.objects.get(pk=saved.pk).cursor == saved.cursor < top  # nothing saved
+    with CaptureQueriesContext(connection) as read:
+        checker.reconcile(cluster, "seed")
+    feed = [q["sql"] for q in read.captured_queries if "cluster_core_change" in q["sql"]]
+    assert len(feed) == 1 and f'"revision" > {top}' in feed[0]
