@@ -205,13 +205,18 @@ def rolled_out(api: Api, name: str) -> bool:
             and status.get("replicas", 0) == want)
 
 
-def curl(api: Api, service: str, attempts: int = 60) -> None:
+class Answered(float):
+    """When the request that did a step was sent, for a step that took several (a curl tried again)."""
+
+
+def curl(api: Api, service: str, attempts: int = 60) -> Answered:
     """curl through the Service proxy, again after a second while no endpoint answers yet (503), as a student
-    would."""
+    would. Returns when the answered request was sent: the step is done by that one, not by the first try."""
     for _ in range(attempts):
         try:
+            sent = time.time()
             api.call("GET", f"/api/v1/namespaces/default/services/{service}:80/proxy/")
-            return
+            return Answered(sent)
         except urllib.error.HTTPError as e:
             if e.code != 503:
                 raise
@@ -279,7 +284,9 @@ async def _student(base: str, join: str, n: int, shared: dict, rows: list, go_le
         await asyncio.sleep(rng.uniform(*PAUSE))
         try:
             row["sent"].append(time.time())
-            await asyncio.to_thread(step)
+            done = await asyncio.to_thread(step)
+            if isinstance(done, Answered):
+                row["sent"].append(float(done))
             row["steps"] += 1
             deadline = time.monotonic() + WATCH_LIMIT
             while watch and not await asyncio.to_thread(rolled_out, api, watch) and time.monotonic() < deadline:
@@ -485,7 +492,8 @@ async def _run(out, procs, ports, students: int, scaleout: bool) -> None:
 
     # The console: each student's done count, as the tiles showed it over time, against the final truth.
     # A step is done at the commit the lesson checker saw it at (`progress_at`), or — for a step whose check is
-    # something that happened, like a curl answered — no earlier than the student's request that did it.
+    # something that happened, like a curl answered — no earlier than the student's request that did it (for a
+    # curl tried again while no endpoint was ready, the try that was answered).
     progress_latency, server_side = [], []
     requests = {r["slug"]: r["sent"] for r in rows}
     for sid, samples in tiles.items():
