@@ -105,7 +105,7 @@ def lessons_group(playground_id: int) -> str:
 def targets_for(touched: list[dict]) -> set[tuple[str, str]]:
     """Which loops must look again, and at which key, after these changes."""
     out: set[tuple[str, str]] = set()
-    if any(t["kind"] in LESSON_KINDS for t in touched):
+    if any(t["kind"] in LESSON_KINDS and not t.get("heartbeat") for t in touched):
         # A commit of what the lessons' checks look at may be the moment a step is reached.
         out.add((LESSONS, "*"))
     for t in touched:
@@ -140,6 +140,11 @@ def targets_for(touched: list[dict]) -> set[tuple[str, str]]:
                     # A static control-plane pod came or went: the loops of that component stop or start.
                     out.update((ch, "*") for ch in LOOP_CHANNELS)
             out.add((ENDPOINTS, ""))
+        elif kind == "Node" and t.get("heartbeat"):
+            # Only the conditions' heartbeat times moved (the kubelet's periodic status post): as upstream's
+            # DaemonSet controller and scheduler ignore such an update, only the node lifecycle controller, which
+            # watches heartbeats, looks again.
+            out.add((NODE_LIFECYCLE, name))
         elif kind == "Node":
             # Which nodes a DaemonSet belongs on depends on every node's labels, taints and existence.
             out.add((DAEMONSET, "*"))

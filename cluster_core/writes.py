@@ -44,6 +44,8 @@ class _Op:
     expected_rv: int = 0
     # The component that made this write; "" means the batch's actor (a group commit carries several).
     actor: str = ""
+    # Only a node's condition heartbeats moved: nothing that decides where pods go or whether a node is ready.
+    heartbeat: bool = False
 
 
 @dataclass
@@ -63,9 +65,11 @@ class Batch:
         self.ops.append(_Op("create", obj, message, detail or {}))
         return obj
 
-    def update(self, obj: KubeObject, message: str = "", detail: dict | None = None) -> KubeObject:
-        """`obj.resource_version` must still be the version it was read at."""
-        self.ops.append(_Op("update", obj, message, detail or {}, obj.resource_version))
+    def update(self, obj: KubeObject, message: str = "", detail: dict | None = None,
+               heartbeat: bool = False) -> KubeObject:
+        """`obj.resource_version` must still be the version it was read at. `heartbeat`: the update only refreshes
+        a node's condition heartbeats (the loops that place pods or watch readiness need not look again)."""
+        self.ops.append(_Op("update", obj, message, detail or {}, obj.resource_version, heartbeat=heartbeat))
         return obj
 
     def delete(self, obj: KubeObject, message: str = "", detail: dict | None = None) -> KubeObject:
@@ -125,7 +129,7 @@ class Batch:
                 # A plain row, not a model instance: a burst writes thousands of these.
                 feed.append([pg.pk, rv, typ, model.KIND, obj.namespace, obj.name, obj.uid, object_json(obj, encoded),
                              op.actor or self.actor, op.message, encode_json(op.detail), None])
-                touched.append(_summary(typ, obj))
+                touched.append(_summary(typ, obj, op.heartbeat))
                 rv += 1
             for model, items in updates.items():
                 _conditional_update(model, items)
@@ -393,7 +397,7 @@ def _conditional_update(model: type[KubeObject], items: list[tuple[KubeObject, i
         raise Conflict.of(model.PLURAL, model.GROUP, stale.name)
 
 
-def _summary(typ: str, obj: KubeObject) -> dict:
+def _summary(typ: str, obj: KubeObject, heartbeat: bool = False) -> dict:
     owner = owner_kind = ""
     for ref in obj.owner_references or []:
         if ref.get("controller"):
@@ -407,6 +411,7 @@ def _summary(typ: str, obj: KubeObject) -> dict:
         "owner_kind": owner_kind,
         "node": getattr(obj, "node_name", ""),
         "deleting": bool(obj.deletion_timestamp),
+        "heartbeat": heartbeat,
     }
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cluster_core import bootstrap, clock, images
+from cluster_core import bootstrap, clock, images, nudge
 from cluster_core.controllers import kubelet
 from cluster_core.controllers import kubelet_stages as stages
 from cluster_core.models import Event, LogLine, Node, Playground, Pod
@@ -254,3 +254,18 @@ def test_it_leaves_running_static_pods_alone(pg):
     b.create(static)
     b.commit()
     assert kubelet.reconcile(pg, "k8s-master") == 0
+
+
+def test_a_heartbeat_wakes_only_the_node_lifecycle_controller(pg, fake_clock):
+    fake_clock.advance(40)
+    with nudge.capture() as nudged:
+        assert kubelet.reconcile(pg, "k8s-node2") == 1
+    assert nudged == {(nudge.NODE_LIFECYCLE, "k8s-node2")}
+    # A node whose readiness or labels change still wakes the loops that place pods, and the lessons' checker.
+    node = Node.objects.get(name="k8s-node2")
+    node.labels = {**node.labels, "disk": "ssd"}
+    b = Batch(pg, "kubectl")
+    b.update(node)
+    with nudge.capture() as nudged:
+        b.commit()
+    assert {(nudge.DAEMONSET, "*"), (nudge.SCHEDULER, ""), (nudge.LESSONS, "*")} <= nudged

@@ -663,7 +663,7 @@ def heartbeat(s: Sync) -> None:
         return
     ts = clock.rfc3339(s.now)
     s.node.status = {**s.node.status, "conditions": [{**c, "lastHeartbeatTime": ts} for c in conds]}
-    s.batch.update(s.node, f"kubelet on {s.node.name} posted its node status (heartbeat)")
+    s.batch.update(s.node, f"kubelet on {s.node.name} posted its node status (heartbeat)", heartbeat=True)
 
 
 def sync_node(pg: Playground, node: Node, pods: list[Pod], now: dt.datetime, held: HeldIPs | None = None) -> Sync:
