@@ -19,17 +19,29 @@ from channels.worker import Worker
 from django.db import close_old_connections
 
 from . import clock, nudge, runtime
-from .models import Playground
+from .models import Change, Playground
 
 log = logging.getLogger(__name__)
 
 
 # What each loop's last whole look at a playground began from: (channel, playground) → (revision, monotonic time).
-# A resync is there to repair a lost nudge; when no commit came since such a look began, that look saw every write
-# there is and there is nothing to repair. Kept a short while only, so that what depends on the clock alone (a
+# A resync is there to repair a lost nudge; when no commit (of what the loop watches) came since such a look began,
+# that look saw every write there is and there is nothing to repair. Kept a short while only, so that what depends on the clock alone (a
 # Deployment's progress deadline) is still looked at now and then.
 _whole_looks: dict[tuple[str, int], tuple[int, float]] = {}
 WHOLE_LOOK_KEPT = 60.0
+
+
+def _commits_since(channel: str, pg: Playground, revision: int) -> bool:
+    """Whether a commit that could give this loop work came after `revision`: any commit, or for a loop that names
+    what it `WATCHES`, one of those kinds (a class's playgrounds are written to all the time, mostly pods; the
+    ServiceAccount controller has nothing to repair after a pod's status changed)."""
+    if pg.revision == revision:
+        return False
+    kinds = getattr(runtime.loop(channel), "WATCHES", None)
+    if kinds is None:
+        return True
+    return Change.objects.filter(playground=pg, revision__gt=revision, kind__in=sorted(kinds)).exists()
 
 
 def run_loop(channel: str, playground_id: int, key: str = "*", keys: list[str] | None = None,
@@ -43,7 +55,7 @@ def run_loop(channel: str, playground_id: int, key: str = "*", keys: list[str] |
     whole = keys is None and key == "*"
     if whole and resync:
         began = _whole_looks.get((channel, pg.pk))
-        if began and began[0] == pg.revision and time.monotonic() - began[1] < WHOLE_LOOK_KEPT:
+        if began and time.monotonic() - began[1] < WHOLE_LOOK_KEPT and not _commits_since(channel, pg, began[0]):
             return 0
     if keys is None:
         keys = runtime.loop(channel).keys(pg) if key == "*" else [key]

@@ -5,6 +5,7 @@ import pytest
 
 from cluster_core import actions, nudge, runtime, workers
 from cluster_core.models import Deployment
+from cluster_core.writes import do_create
 
 
 @pytest.fixture
@@ -54,6 +55,23 @@ def test_a_commit_since_the_last_whole_look_brings_the_resync_back(cluster, look
     assert looks == EVERY_DEPLOYMENT * 2
     d = Deployment.objects.get(playground=cluster, name="test1")
     assert d.status["observedGeneration"] == d.generation  # the resync repaired it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_resync_is_skipped_when_only_kinds_the_loop_does_not_watch_were_committed(cluster, looks):
+    deployed_and_settled(cluster, looks)
+    workers.run_loop(nudge.SERVICEACCOUNT, cluster.pk, "*", resync=True)
+    workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*", resync=True)
+    looks.clear()
+    actions.scale(cluster, "test1", 2)  # a Deployment: nothing the ServiceAccount controller watches
+    workers.run_loop(nudge.SERVICEACCOUNT, cluster.pk, "*", resync=True)
+    workers.run_loop(nudge.DEPLOYMENT, cluster.pk, "*", resync=True)
+    assert looks == EVERY_DEPLOYMENT
+    looks.clear()
+    # A namespace is: the ServiceAccount controller's resync comes back.
+    do_create(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}, "kubectl")
+    workers.run_loop(nudge.SERVICEACCOUNT, cluster.pk, "*", resync=True)
+    assert [channel for channel, _ in looks] and {channel for channel, _ in looks} == {nudge.SERVICEACCOUNT}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -18,6 +18,9 @@ from .. import clock, cron, defaults, events
 from ..models import CronJob, Job, Playground
 from ..writes import Batch, stage_delete
 
+# What can give this loop work: a resync skips it while no commit of these came (`workers.run_loop`).
+WATCHES = frozenset({"CronJob", "Job"})
+
 ACTOR = "cronjob-controller"
 
 

@@ -25,6 +25,9 @@ from .. import clock, defaults, events, jsontext, names, placement
 from ..models import DaemonSet, Node, Playground, Pod
 from ..writes import Batch, stage_delete
 
+# What can give this loop work: a resync skips it while no commit of these came (`workers.run_loop`).
+WATCHES = frozenset({"DaemonSet", "Node", "Pod"})
+
 ACTOR = "daemonset-controller"
 HASH_LABEL = "controller-revision-hash"
 GENERATION_LABEL = "pod-template-generation"

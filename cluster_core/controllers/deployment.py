@@ -22,6 +22,9 @@ from .. import clock, events, labels, names
 from ..models import Deployment, Playground, Pod, ReplicaSet
 from ..writes import Batch
 
+# What can give this loop work: a resync skips it while no commit of these came (`workers.run_loop`).
+WATCHES = frozenset({"Deployment", "ReplicaSet", "Pod"})
+
 ACTOR = "deployment-controller"
 HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"

@@ -13,6 +13,9 @@ from __future__ import annotations
 from ..models import Endpoints, Playground, Pod, Service
 from ..writes import Batch
 
+# What can give this loop work: a resync skips it while no commit of these came (`workers.run_loop`).
+WATCHES = frozenset({"Service", "Pod", "Endpoints"})
+
 ACTOR = "endpoints-controller"
 TERMINAL = ("Succeeded", "Failed")
 

@@ -18,6 +18,9 @@ from .. import clock, defaults, events, jsontext, labels, names
 from ..models import Job, Playground, Pod, new_row
 from ..writes import Batch, stage_delete
 
+# What can give this loop work: a resync skips it while no commit of these came (`workers.run_loop`).
+WATCHES = frozenset({"Job", "Pod"})
+
 ACTOR = "job-controller"
 BACKOFF_FIRST, BACKOFF_MAX = 10, 360
 

@@ -19,6 +19,9 @@ from ..errors import Conflict
 from ..models import Playground, Pod, ReplicaSet, ReplicationController, new_row
 from ..writes import Batch, stage_delete
 
+# What can give this loop work: a resync skips it while no commit of these came (`workers.run_loop`).
+WATCHES = frozenset({"ReplicaSet", "ReplicationController", "Pod"})
+
 ACTOR = "replicaset-controller"
 
 PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}

@@ -24,6 +24,9 @@ from .. import clock, events, placement
 from ..models import Node, Playground, Pod
 from ..writes import Batch
 
+# What can give this loop work: a resync skips it while no commit of these came (`workers.run_loop`).
+WATCHES = frozenset({"Node", "Pod"})
+
 ACTOR = "kube-scheduler"
 COMPONENT = "default-scheduler"
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 from ..models import Namespace, Playground, ServiceAccount
 from ..writes import Batch
 
+# What can give this loop work: a resync skips it while no commit of these came (`workers.run_loop`).
+WATCHES = frozenset({"Namespace", "ServiceAccount"})
+
 ACTOR = "serviceaccount-controller"
 DEFAULT = "default"
 

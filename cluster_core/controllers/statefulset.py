@@ -19,6 +19,9 @@ from .. import clock, defaults, events, jsontext
 from ..models import Playground, Pod, StatefulSet, new_row
 from ..writes import Batch, stage_delete
 
+# What can give this loop work: a resync skips it while no commit of these came (`workers.run_loop`).
+WATCHES = frozenset({"StatefulSet", "Pod"})
+
 ACTOR = "statefulset-controller"
 
 

@@ -33,6 +33,8 @@ SYSTEM_ACTORS = ("kubeadm", "deployment-controller", "replicaset-controller", "d
                  "kube-scheduler", "endpoints-controller", "garbage-collector", "namespace-controller",
                  "node-lifecycle-controller", "serviceaccount-controller", "job-controller", "cronjob-controller",
                  "statefulset-controller")
+# What can give this loop work: a resync skips it while no commit of these came (`workers.run_loop`).
+WATCHES = nudge.LESSON_KINDS
 READ_LIMIT = 5000
 CURSOR_SAVE_EVERY = 500  # revisions read past the saved cursor before a look that moved nothing saves it anyway
 
