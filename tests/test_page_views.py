@@ -29,6 +29,8 @@ def test_it_renders_the_page_in_english(cluster, client):
 def test_it_renders_the_page_in_chinese_from_accept_language(cluster, client):
     html = client.get("/p/default/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
     assert '<html lang="zh-hans">' in html
+    # Chinese has no plural: the Service's endpoints are counted with the same noun as one.
+    assert '"endpoints": "%s \\u4e2a endpoint"' in html and '"endpoint": "1 \\u4e2a endpoint"' in html
     assert ">部署</button>" in html and "Kubernetes 正在做什么" in html
 
 
