@@ -106,6 +106,14 @@ class LoopConsumer(AsyncConsumer):
 
     channel = ""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = asyncio.Semaphore(CONCURRENT.get(self.channel, CONCURRENT_PLAYGROUNDS))
+        self._busy: set[int] = set()  # playgrounds with a look running or about to
+        self._waiting: dict[int, list[tuple[str | None, list[str] | None, bool]]] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._looked: dict[tuple[int, str], float] = {}  # (playground, key) → when a look at it was last asked
+
     async def __call__(self, scope, receive, send) -> None:
         """Each message as it comes, without a task per message: what queued for this loop meanwhile is taken in one
         go. (Channels' consumer loop wakes the event loop twice per message; under a class's load each wake-up
@@ -124,16 +132,8 @@ class LoopConsumer(AsyncConsumer):
             raise ValueError(f"No handler for message type {message.get('type')}")
         await handler(message)
 
-    def _state(self):
-        if "_slots" not in self.__dict__:
-            self._slots = asyncio.Semaphore(CONCURRENT.get(self.channel, CONCURRENT_PLAYGROUNDS))
-            self._busy: set[int] = set()
-            self._waiting: dict[int, list[tuple[str | None, list[str] | None, bool]]] = {}
-            self._tasks: set[asyncio.Task] = set()
-        return self
-
     async def reconcile(self, message: dict) -> None:
-        looked = self.__dict__.setdefault("_looked", {})
+        looked = self._looked
         pid, sent = message.get("playground"), message.get("sent", 0.0)
         if looked.get((pid, "*"), 0.0) > sent:
             return
@@ -152,35 +152,32 @@ class LoopConsumer(AsyncConsumer):
         self._ask(pid, (key, None, bool(message.get("resync"))))
 
     def _ask(self, pid: int, request: tuple[str | None, list[str] | None, bool]) -> None:
-        st = self._state()
-        if pid in st._busy:
-            st._waiting.setdefault(pid, []).append(request)
+        if pid in self._busy:
+            self._waiting.setdefault(pid, []).append(request)
             return
-        st._busy.add(pid)
+        self._busy.add(pid)
         task = asyncio.ensure_future(self._serve(pid, request))
-        st._tasks.add(task)
-        task.add_done_callback(st._tasks.discard)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, pid: int, request: tuple[str | None, list[str] | None, bool]) -> None:
-        st = self._state()
         try:
             while request is not None:
                 key, keys, resync = request
-                async with st._slots:
+                async with self._slots:
                     try:
                         await self._run(pid, "*" if key is None else key, keys, resync)
                     except Exception:
                         log.exception("%s failed on playground %s", self.channel, pid)
-                asked = st._waiting.pop(pid, None)
+                asked = self._waiting.pop(pid, None)
                 request = merged(asked) if asked else None
         finally:
-            st._busy.discard(pid)
+            self._busy.discard(pid)
 
     async def settled(self) -> None:
         """Until every look asked for so far has run (what waited for a playground included)."""
-        st = self._state()
-        while st._tasks:
-            await asyncio.gather(*list(st._tasks), return_exceptions=True)
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _run(self, pid: int, key: str = "*", keys: list[str] | None = None, resync: bool = False) -> int:
         return await sync_to_async(run_loop, thread_sensitive=False, executor=OWN_THREAD.get(self.channel,
