@@ -148,3 +148,31 @@ def test_it_lists_in_pages_with_continue(two):
     everything = json.loads((client.get("/clusters/default/api/v1/pods", headers={"accept": TABLE})).content)
     assert names == [r["cells"][0] for r in everything["rows"]]
     assert len(names) == len(set(names))
+
+
+def test_a_read_on_a_connection_the_database_dropped_runs_once_more_and_a_write_does_not(monkeypatch):
+    from asgiref.sync import async_to_sync
+    from django.db import OperationalError
+
+    from cluster_core.api import views
+
+    calls = []
+
+    def once_dropped():
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("terminating connection due to administrator command")
+        return "answered"
+
+    monkeypatch.setattr(views, "_connections_usable", lambda: False)  # the connection it was given is dead
+    assert async_to_sync(views.in_db_thread(once_dropped, again_if_dropped=True))() == "answered"
+    assert len(calls) == 2
+    calls.clear()
+    with pytest.raises(OperationalError):
+        async_to_sync(views.in_db_thread(once_dropped))()
+    assert len(calls) == 1
+    calls.clear()
+    monkeypatch.setattr(views, "_connections_usable", lambda: True)  # an error on a live connection: no retry
+    with pytest.raises(OperationalError):
+        async_to_sync(views.in_db_thread(once_dropped, again_if_dropped=True))()
+    assert len(calls) == 1

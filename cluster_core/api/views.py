@@ -59,16 +59,27 @@ def _give_back_pooled_connections() -> None:
             conn.close()
 
 
-def in_db_thread(fn):
-    """`fn` on a worker thread (not the one thread Django's sync views share), on a usable connection."""
+def in_db_thread(fn, again_if_dropped: bool = False):
+    """`fn` on a worker thread (not the one thread Django's sync views share), on a usable connection.
+    `again_if_dropped`: `fn` only reads (or writes what it would write again the same), so when the database had
+    dropped the connection it was given — a restart, or a check that passed just before the server ended it — it runs
+    once more, on another connection, before the client is told the storage is unavailable."""
     def call(*args, **kwargs):
-        _replace_broken_connections()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            _give_back_pooled_connections()
+        for attempt in (1, 2):
+            _replace_broken_connections()
+            try:
+                return fn(*args, **kwargs)
+            except (OperationalError, InterfaceError):
+                if not again_if_dropped or attempt == 2 or _connections_usable():
+                    raise
+            finally:
+                _give_back_pooled_connections()
 
     return sync_to_async(call, thread_sensitive=False)
+
+
+def _connections_usable() -> bool:
+    return all(conn.connection is None or conn.is_usable() for conn in connections.all(initialized_only=True))
 
 
 def json_response(status: int, body, content_type: str = "application/json", headers: dict | None = None):
@@ -187,7 +198,7 @@ async def serve(request, slug: str | None, path: str, prefix: str):
     try:
         if parts and parts[0] in ANONYMOUS and len(parts) == 1:
             return await sync_to_async(simple_reply)(parts[0])
-        pg = await in_db_thread(authenticate)(slug, headers)
+        pg = await in_db_thread(authenticate, again_if_dropped=True)(slug, headers)
         ratelimit.check(pg)
         if not parts:
             return json_response(200, {"paths": ["/api", "/api/v1", "/apis", "/openapi/v3", "/version", "/healthz"]})
@@ -214,7 +225,7 @@ async def serve(request, slug: str | None, path: str, prefix: str):
                 return await watch_response(call)
             if request.method == "GET" and sub == "log" and call.query.get("follow") in ("true", "1"):
                 return await follow_logs(call)
-            reply = await in_db_thread(route)(call)
+            reply = await in_db_thread(route, again_if_dropped=request.method == "GET")(call)
             return json_response(reply.status, reply.body, reply.content_type, reply.headers)
         if parts[0] == "openapi":
             return await sync_to_async(openapi_reply)(parts, request, prefix)
