@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 
 # What each loop's last whole look at a playground began from: (channel, playground) → (revision, monotonic time).
 # A resync is there to repair a lost nudge; when no commit (of what the loop watches) came since such a look began,
-# that look saw every write there is and there is nothing to repair. Kept a short while only, so that what depends on the clock alone (a
-# Deployment's progress deadline) is still looked at now and then.
+# that look saw every write there is and there is nothing to repair. Kept a short while only, so that what depends
+# on the clock alone (a Deployment's progress deadline) is still looked at now and then.
 _whole_looks: dict[tuple[str, int], tuple[int, float]] = {}
 WHOLE_LOOK_KEPT = 60.0
 
