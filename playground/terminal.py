@@ -965,6 +965,9 @@ def cmd_logs(pg: Playground, args: list[str]) -> TerminalResult:
     return TerminalResult(prefix + text, 0)
 
 
+LOGGING_PHASE_ORDER = {"Running": 2, "Unknown": 1, "Pending": 0}
+
+
 def _pod_for_logs(pg: Playground, res: Resource, name: str, ns: str) -> tuple[str, str]:
     """kubectl picks one pod of a workload, the most "loggable" first (running, ready, oldest)."""
     obj = actions.call(pg, "GET", res, name, namespace=ns).body
@@ -975,10 +978,16 @@ def _pod_for_logs(pg: Playground, res: Resource, name: str, ns: str) -> tuple[st
         raise Exit(f"error: timed out waiting for the condition on {res.plural}/{name}")
 
     def rank(p):
+        # kubectl's ByLogging order: assigned, Running before Unknown before Pending, ready, ready the longest,
+        # most restarts, oldest; a missing time sorts last, and ties keep the list's (name) order.
         st = p.get("status") or {}
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or [])
-        return (not p["spec"].get("nodeName"), st.get("phase") != "Running", not ready,
-                p["metadata"].get("creationTimestamp") or "")
+        ready_cond = next((c for c in st.get("conditions") or [] if c.get("type") == "Ready"), {})
+        ready = ready_cond.get("status") == "True"
+        ready_since = (ready_cond.get("lastTransitionTime") or "") if ready else ""
+        restarts = max((c.get("restartCount") or 0 for c in st.get("containerStatuses") or []), default=0)
+        created = p["metadata"].get("creationTimestamp") or ""
+        return (not p["spec"].get("nodeName"), -LOGGING_PHASE_ORDER.get(st.get("phase"), 0), not ready,
+                (not ready_since, ready_since), -restarts, (not created, created))
 
     items.sort(key=rank)
     chosen = items[0]["metadata"]["name"]

@@ -198,6 +198,32 @@ def test_it_runs_the_seed_session(cluster):
     assert sh("kubectl get pods") == "No resources found in default namespace.\n"
 
 
+def test_it_picks_the_pod_kubectl_would_for_a_deployments_logs(cluster):
+    # kubectl's ByLogging: ready the longest first, then the most restarts; the list's name order only breaks ties.
+    assert terminal.run(cluster, "kubectl create deployment test1 --image=nginx --replicas=3").exit_code == 0
+    runtime.settle(cluster)
+    pods = terminal.find("", "v1", "pods")
+    names = sorted(p["metadata"]["name"] for p in actions.call(cluster, "GET", pods).body["items"])
+
+    def set_status(name, ready_since, restarts):
+        pod = actions.call(cluster, "GET", pods, name).body
+        for cond in pod["status"]["conditions"]:
+            if cond["type"] == "Ready":
+                cond["lastTransitionTime"] = ready_since
+        pod["status"]["containerStatuses"][0]["restartCount"] = restarts
+        actions.call(cluster, "PUT", pods, name, subresource="status", body=pod)
+
+    for name in names:
+        set_status(name, "2026-01-01T00:00:10Z", 0)
+    set_status(names[2], "2026-01-01T00:00:05Z", 0)
+    assert terminal.run(cluster, "kubectl logs deployment/test1 --tail=1").output.startswith(
+        f"Found 3 pods, using pod/{names[2]}\n")
+    set_status(names[2], "2026-01-01T00:00:10Z", 0)
+    set_status(names[1], "2026-01-01T00:00:10Z", 2)
+    assert terminal.run(cluster, "kubectl logs deployment/test1 --tail=1").output.startswith(
+        f"Found 3 pods, using pod/{names[1]}\n")
+
+
 def test_it_lets_the_terminal_create_what_kubectl_could(cluster):
     # The buttons refuse unknown images; the terminal is kubectl and lets the pod fail to pull.
     assert terminal.run(cluster, "kubectl create deployment odd --image=ngnix").output == "deployment.apps/odd created\n"
