@@ -214,11 +214,14 @@ def send_targets(playground_id: int, targets, revision: int = 0) -> None:
     async_to_sync(_send_all)(playground_id, targets, revision)
 
 
-def send_lessons_changed(playground_id: int) -> None:
+def send_lessons_changed(playground_id: int, progress: dict | None = None) -> None:
     """Tell the pages of a playground that its lesson progress moved (they fetch their lesson panel again), and
-    whoever listens for lesson moves only."""
+    whoever listens for lesson moves only. `progress` is what moved, as saved: the lesson (`lesson`), its done
+    steps (`done`: step → revision) and when the newest of them was committed (`at`, seconds since the epoch), so
+    that a listener can show it without reading it back."""
     if not ENABLED:
         return
+    msg = {"type": "lessons.changed", "playground": playground_id, **(progress or {})}
 
     async def _send():
         layer = get_channel_layer()
@@ -226,7 +229,7 @@ def send_lessons_changed(playground_id: int) -> None:
             return
         for group in (lessons_group(playground_id), feed_group(playground_id)):
             try:
-                await layer.group_send(group, {"type": "lessons.changed", "playground": playground_id})
+                await layer.group_send(group, msg)
             except Exception as exc:
                 log.debug("lessons notice dropped: %s", exc)
 

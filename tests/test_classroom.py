@@ -14,7 +14,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from cluster_core import actions, clock, nudge, runtime
-from cluster_core.models import Deployment, LessonProgress, Playground
+from cluster_core.models import Change, Deployment, LessonProgress, Playground
 from playground.classroom import classes, consumers, tiles
 from playground.classroom.models import CODE_ALPHABET, Classroom, Student
 
@@ -336,6 +336,61 @@ async def test_it_sends_every_tile_on_connect_then_only_the_tile_of_the_student_
     # Nothing moves any more: no tile is sent again.
     assert await console.receive_nothing(timeout=consumers.STALE_TILE_INTERVAL * 2)
     await console.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@run_async
+async def test_it_shows_a_lesson_move_from_the_progress_the_checker_sent_without_reading_the_tile(
+        fake_clock, quiet_nudges, monkeypatch):
+    from playground.asgi import application
+
+    room = await sync_to_async(start_class)(Client())
+    _a, ann = await sync_to_async(join)(room, "Ann")
+    console = WebsocketCommunicator(application, f"/ws/class/console/{room.instructor_token}/",
+                                    headers=[(b"host", b"testserver"), (b"origin", b"http://testserver")])
+    assert (await console.connect())[0]
+    before = json.loads(await console.receive_from())
+    joined = (await sync_to_async(LessonProgress.objects.get)(playground=ann.playground_id, lesson=room.lesson)).done
+    assert before["id"] == ann.pk and before["done"] == len(joined) == 2
+    assert "Step 2: Deploy nginx and watch the hops" in before["html"]
+    reads = []
+    monkeypatch.setattr(consumers, "read_tiles", lambda *args: reads.append(args) or (room, []))
+    moved = {"lesson": room.lesson, "done": {**joined, "deploy": 40, "wide": 40}, "at": 1_900_000_000.0}
+    await get_channel_layer().group_send(nudge.lessons_group(ann.playground_id), {
+        "type": "lessons.changed", "playground": ann.playground_id, **moved})
+    tile = json.loads(await console.receive_from(timeout=5))
+    assert tile["id"] == ann.pk and tile["done"] == 4 and tile["progress_at"] == 1_900_000_000.0
+    assert "4 of 10 steps done" in tile["html"] and 'data-done="4"' in tile["html"]
+    assert "Step 5: Publish it as a NodePort Service" in tile["html"]
+    assert tile["rev"] == before["rev"] and reads == []
+    # An older move heard late never takes progress back; a move of another lesson is read, not guessed.
+    await get_channel_layer().group_send(nudge.lessons_group(ann.playground_id), {
+        "type": "lessons.changed", "playground": ann.playground_id, "lesson": room.lesson, "done": joined})
+    await get_channel_layer().group_send(nudge.lessons_group(ann.playground_id), {
+        "type": "lessons.changed", "playground": ann.playground_id, "lesson": "other", "done": {}})
+    assert await console.receive_nothing(timeout=consumers.TILE_INTERVAL * 5)
+    assert len(reads) == 1 and reads[0][1] == [ann.pk]
+    await console.disconnect()
+
+
+def test_it_sends_the_progress_it_saved_with_a_lesson_move(db, fake_clock, quiet_nudges, monkeypatch,
+                                                           django_capture_on_commit_callbacks):
+    from cluster_core.lessons import checker
+
+    room = start_class(Client())
+    _a, ann = join(room, "Ann")
+    sent = []
+    monkeypatch.setattr(nudge, "send_lessons_changed", lambda pg_id, progress=None: sent.append((pg_id, progress)))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.deploy(ann.playground, "test1", "nginx", 1).ok
+        runtime.settle(ann.playground)  # the lesson checker is one of the loops it runs
+        checker.reconcile(ann.playground, room.lesson)
+    progress = LessonProgress.objects.get(playground=ann.playground, lesson=room.lesson)
+    assert sent and sent[-1][0] == ann.playground_id
+    assert sent[-1][1]["lesson"] == room.lesson and sent[-1][1]["done"] == progress.done and "deploy" in progress.done
+    newest = max(progress.done.values())
+    committed = Change.objects.get(playground=ann.playground, revision=newest).committed_at
+    assert sent[-1][1]["at"] == round(committed.timestamp(), 3)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -197,8 +197,14 @@ def reconcile(pg: Playground, key: str) -> int:
     progress.cursor, progress.log_cursor = cursor, log_cursor
     progress.save(update_fields=["cursor", "log_cursor", "done", "facts", "hints", "predictions"])
     if moved:
-        transaction.on_commit(lambda: nudge.send_lessons_changed(pg.pk))
+        moved_to = {"lesson": key, "done": done, "at": _committed_at(pg, max(done.values(), default=0))}
+        transaction.on_commit(lambda: nudge.send_lessons_changed(pg.pk, moved_to))
     return 0
+
+
+def _committed_at(pg: Playground, revision: int) -> float:
+    at = Change.objects.filter(playground=pg, revision=revision).values_list("committed_at", flat=True).first()
+    return round(at.timestamp(), 3) if at else 0.0
 
 
 def start(pg: Playground, slug: str) -> LessonProgress:

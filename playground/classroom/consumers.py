@@ -2,8 +2,10 @@
 
 - `ConsoleConsumer` (/ws/class/console/<instructor link>/): the instructor's console. It joins the class's console
   group (joins, raised hands, the class's state) and the lessons group of every student's playground. A move of a
-  lesson (`lessons.changed`), a join or a raised hand makes that student's tile *urgent*: it is read again and sent
-  at once (at most every `TILE_INTERVAL`), on a reader of its own. Everything else a tile shows (the miniature
+  lesson (`lessons.changed`) carries the progress the lesson checker saved: the student's tile is sent again at
+  once with it, from the tile last read, without reading anything. A join, a raised hand (or a move that carries
+  no progress, or of a tile not read yet) makes that student's tile *urgent*: it is read again and sent at once
+  (at most every `TILE_INTERVAL`), on a reader of its own. Everything else a tile shows (the miniature
   cluster, the last activity) follows the playground's revision: every `STALE_TILE_INTERVAL` one query reads the
   revisions of every student's playground, and the tiles whose playground moved since they were sent are read
   again, a few at a time (`STALE_CHUNK`) on another reader — so sixty students' rollouts never queue in front of
@@ -49,7 +51,8 @@ TILE_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-tile
 STALE_TILE_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-miniatures")
 
 
-def read_tiles(classroom_id: int, student_ids: list[int] | None, lang: str) -> list[dict]:
+def read_tiles(classroom_id: int, student_ids: list[int] | None, lang: str) -> tuple[Classroom, list[dict]]:
+    """The class and each student's tile: (the message, the tile it shows)."""
     try:
         return _tiles(classroom_id, student_ids, lang)
     except DatabaseError:
@@ -57,18 +60,17 @@ def read_tiles(classroom_id: int, student_ids: list[int] | None, lang: str) -> l
         raise
 
 
-def _tiles(classroom_id: int, student_ids: list[int] | None, lang: str) -> list[dict]:
+def _tiles(classroom_id: int, student_ids: list[int] | None, lang: str) -> tuple[Classroom, list[tuple]]:
     room = Classroom.objects.get(pk=classroom_id)
     qs = Student.objects.filter(classroom=room).select_related("playground")
     if student_ids is not None:
         qs = qs.filter(pk__in=student_ids)
-    out = []
-    for student in qs:
-        t, html = tiles.render_tile(student, room, lang)
-        out.append({"type": "tile", "id": student.pk, "html": html, "done": t["done"], "hand": t["hand"],
-                    "rev": t["revision"], "at": round(t["at"], 3),
-                    "progress_at": round(t["progress_at"].timestamp(), 3)})
-    return out
+    return room, [(tile_message(t, html), t) for t, html in (tiles.render_tile(s, room, lang) for s in qs)]
+
+
+def tile_message(t: dict, html: str) -> dict:
+    return {"type": "tile", "id": t["id"], "html": html, "done": t["done"], "hand": t["hand"], "rev": t["revision"],
+            "at": round(t["at"], 3), "progress_at": round(t["progress_at"].timestamp(), 3)}
 
 
 def revisions(playground_ids: list[int]) -> dict[int, int]:
@@ -125,6 +127,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         self.shown: dict[int, int] = {}  # student → the revision of their playground their last tile showed
         self.reads = 0  # tile reads begun; a tile read earlier than one already sent is not sent
         self.sent_read: dict[int, int] = {}
+        self.held: dict[int, tuple[dict, Classroom]] = {}  # student → the tile last sent, and its class as read then
         self.wake = asyncio.Event()
         await self.accept()
         await self.channel_layer.group_add(classes.console_group(self.classroom_id), self.channel_name)
@@ -156,17 +159,36 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         self.reads += 1
         read = self.reads
         try:
-            tiles_now = await sync_to_async(read_tiles, thread_sensitive=False, executor=reader)(
+            room, tiles_now = await sync_to_async(read_tiles, thread_sensitive=False, executor=reader)(
                 self.classroom_id, student_ids, self.lang)
         except Exception:
             log.exception("console tiles of class %s", self.classroom_id)
             return
-        for msg in tiles_now:
+        for msg, t in tiles_now:
             if self.sent_read.get(msg["id"], 0) > read:
-                continue  # a read begun later has sent this tile already: this one may be older
+                continue  # a read begun later (or a lesson move heard since) has sent this tile: this one may be older
             self.sent_read[msg["id"]] = read
             self.shown[msg["id"]] = msg["rev"]
+            self.held[msg["id"]] = (t, room)
             await self.send_tile(msg)
+
+    async def lesson_moved(self, student_id: int, message: dict) -> bool:
+        """A lesson move of a student whose tile is held, carrying the progress as the checker saved it: the tile
+        is sent again at once with that progress (the rest as last read; the cluster's own changes follow with
+        the next round of stale tiles). False when it cannot be shown so (another lesson, no tile held yet)."""
+        held = self.held.get(student_id)
+        if held is None or message.get("lesson") != held[1].lesson or not isinstance(message.get("done"), dict):
+            return False
+        t, room = held
+        self.reads += 1
+        read = self.reads
+        t = tiles.moved(t, room, self.lang, message["done"], float(message.get("at") or 0.0))
+        if t["done"] < held[0]["done"]:
+            return True  # older than what the tile shows (progress is never taken back)
+        self.sent_read[student_id] = read
+        self.held[student_id] = (t, room)
+        await self.send_tile(tile_message(t, tiles.render(t, room, self.lang)))
+        return True
 
     async def run_urgent(self) -> None:
         """The tiles whose lesson moved (or whose student joined or raised a hand), as soon as they are asked."""
@@ -207,7 +229,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         # The lessons groups' messages name their playground: each makes that student's tile urgent.
         typ = message.get("type", "")
         if typ == "lessons.changed":
-            self.mark(self.playgrounds.get(message.get("playground")))
+            student_id = self.playgrounds.get(message.get("playground"))
+            if student_id is not None and not await self.lesson_moved(student_id, message):
+                self.mark(student_id)
             return
         await super().dispatch(message)
 

@@ -57,12 +57,8 @@ def miniature(pg_id: int) -> list[dict]:
 def tile(student: Student, room: Classroom, lang: str, now: dt.datetime | None = None) -> dict:
     now = now or clock.now()
     pg_id = student.playground_id
-    lesson = loader.get(room.lesson)
     progress = LessonProgress.objects.filter(playground_id=pg_id, lesson=room.lesson).first()
     done = progress.done if progress else {}
-    steps = lesson.steps if lesson else ()
-    current = next((s for s in steps if s.id not in done), None)
-    key = lang_key(lang)
     # Progress moment: when the newest done step got done (its revision's commit), or the join.
     progress_at = student.joined_at
     if done:
@@ -71,21 +67,12 @@ def tile(student: Student, room: Classroom, lang: str, now: dt.datetime | None =
             progress_at = at
     revision = student.playground.revision
     latest_at = _committed_at(pg_id, revision) if revision else None
-    activity = last_activity(pg_id)
-    finished = bool(steps) and current is None
-    stuck = not finished and (now - progress_at).total_seconds() > room.stuck_minutes * 60
     return {
         "id": student.pk,
         "name": student.name,
-        "done": sum(1 for s in steps if s.id in done),
-        "total": len(steps),
-        "step_n": (steps.index(current) + 1) if current else len(steps),
-        "step": current.title[key] if current else "",
-        "finished": finished,
+        **progressed(room, lang, done, progress_at, now),
         "nodes": miniature(pg_id),
-        "activity": activity,
-        "progress_at": progress_at,
-        "stuck": stuck,
+        "activity": last_activity(pg_id),
         "hand": student.hand_raised_at is not None,
         "hand_at": student.hand_raised_at,
         "watch": student.playground.read_token,
@@ -96,7 +83,39 @@ def tile(student: Student, room: Classroom, lang: str, now: dt.datetime | None =
     }
 
 
+def progressed(room: Classroom, lang: str, done: dict, progress_at: dt.datetime, now: dt.datetime) -> dict:
+    """What a tile shows of the lesson: steps done of all, the current step, finished, when it last moved, stuck."""
+    lesson = loader.get(room.lesson)
+    steps = lesson.steps if lesson else ()
+    current = next((s for s in steps if s.id not in done), None)
+    finished = bool(steps) and current is None
+    return {
+        "done": sum(1 for s in steps if s.id in done),
+        "total": len(steps),
+        "step_n": (steps.index(current) + 1) if current else len(steps),
+        "step": current.title[lang_key(lang)] if current else "",
+        "finished": finished,
+        "progress_at": progress_at,
+        "stuck": not finished and (now - progress_at).total_seconds() > room.stuck_minutes * 60,
+    }
+
+
+def moved(t: dict, room: Classroom, lang: str, done: dict, at: float, now: dt.datetime | None = None) -> dict:
+    """Tile `t` with the lesson progress a lesson move carried (`checker`'s message: its done steps, and the commit
+    time of the newest), the rest as last read."""
+    now = now or clock.now()
+    progress_at = t["progress_at"]
+    if at:
+        progress_at = max(progress_at, dt.datetime.fromtimestamp(at, tz=dt.UTC))
+    return {**t, **progressed(room, lang, done, progress_at, now)}
+
+
+def render(t: dict, room: Classroom, lang: str, now: dt.datetime | None = None) -> str:
+    with translation.override(lang):
+        return render_to_string("classroom/_tile.html", {"t": t, "room": room, "now": now or clock.now()})
+
+
 def render_tile(student: Student, room: Classroom, lang: str, now: dt.datetime | None = None) -> tuple[dict, str]:
     with translation.override(lang):
         t = tile(student, room, lang, now)
-        return t, render_to_string("classroom/_tile.html", {"t": t, "room": room, "now": now or clock.now()})
+    return t, render(t, room, lang, now)
