@@ -275,6 +275,9 @@ class Hub:
         self.listener: asyncio.Task | None = None
         self.last_push = 0.0
         self.rows: dict[tuple[str, str, str], dict] = {}  # the last row sent of each object (see Push)
+        # Snapshots (see `snapshot`): the read running, and the one the viewers who came since wait for.
+        self.reading: asyncio.Future | None = None
+        self.next_read: asyncio.Future | None = None
 
     async def join(self, viewer: PlaygroundConsumer) -> None:
         self.viewers.add(viewer)
@@ -284,6 +287,22 @@ class Hub:
         if self.task is None or self.task.done():
             self.task = asyncio.ensure_future(self.run())
             self.listener = asyncio.ensure_future(self.listen())
+
+    async def snapshot(self, pg: Playground) -> dict:
+        """The state for a viewer that has joined, shared with the viewers that ask at the same moment: a room
+        of sixty following the instructor opens sixty sockets on one playground at once, and sixty reads of the
+        same state queued for longer than Daphne waits for a socket to be accepted. A read is shared only by the
+        viewers that joined before it began (its revision is then past every push they did not get); who comes
+        while one runs waits for the next, which begins when it ends. The result is shared: not to be changed."""
+        if self.next_read is None:
+            self.next_read = asyncio.ensure_future(self._read_after(self.reading, pg))
+        return await asyncio.shield(self.next_read)
+
+    async def _read_after(self, previous: asyncio.Future | None, pg: Playground) -> dict:
+        if previous is not None:
+            await asyncio.wait([previous])
+        self.reading, self.next_read = self.next_read, None
+        return await database_sync_to_async(snapshot)(pg)
 
     def leave(self, viewer: PlaygroundConsumer) -> None:
         self.viewers.discard(viewer)
@@ -447,7 +466,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
     async def send_state(self) -> None:
         """The full current state; pushes that arrive meanwhile wait in `pending`, then follow it."""
         self.revision = None
-        state = await database_sync_to_async(snapshot)(self.playground)
+        state = dict(await self.hub.snapshot(self.playground))
         recent = state.pop("changes")
         state["changes"] = with_steps([wire_change(c) for c in recent], recent, self.lang)
         await self.send_text(json.dumps({"type": "state", **state}, separators=(",", ":"), ensure_ascii=False))

@@ -174,3 +174,28 @@ def test_it_reads_a_push_in_one_row_as_the_orm_reads_it_row_by_row(fake_clock):
     rows = Change.objects.filter(playground=pg).order_by("revision")
     assert consumers.read_changes(pg.pk, 3) == [consumers._change_dict(c) for c in rows if c.revision > 3]
     assert consumers.read_changes(pg.pk, pg.revision) == []
+
+
+@run_async
+async def test_it_reads_one_snapshot_for_viewers_opening_at_once_and_none_misses_a_revision(two_playgrounds,
+                                                                                            monkeypatch):
+    # A room following the instructor opens sixty sockets on one playground at once: they share reads, and a
+    # viewer that came while a read ran gets the next one, so nothing written meanwhile is missed.
+    from playground import consumers
+
+    reads = []
+
+    def counted(pg):
+        reads.append(pg.pk)
+        return real(pg)
+
+    real = consumers.snapshot
+    monkeypatch.setattr(consumers, "snapshot", counted)
+    opened = await asyncio.gather(*(connect("default") for _ in range(12)))
+    assert all(state["type"] == "state" for _ws, state in opened)
+    assert 1 <= len(reads) < 12
+    await sync_to_async(writes.do_create)(two_playgrounds[0], config_map("after-open"), "kubectl create configmap")
+    for ws, state in opened:
+        got = await changes_until(ws, lambda c: c.get("name") == "after-open")
+        assert [c["rev"] for c in got] == list(range(state["revision"] + 1, got[-1]["rev"] + 1))
+        await ws.disconnect()
