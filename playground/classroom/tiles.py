@@ -16,6 +16,7 @@ from cluster_core.models import Change, LessonProgress, Node, Pod
 from .. import story
 from .models import Classroom, Student
 
+
 def lang_key(lang: str) -> str:
     return "zh" if lang.startswith("zh") else "en"
 
