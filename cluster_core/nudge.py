@@ -184,7 +184,8 @@ def messages(playground_id: int, targets, resync: bool = False) -> list[tuple[st
     return out
 
 
-async def _send_all(playground_id: int, targets, revision: int, resync: bool = False) -> None:
+async def _send_all(playground_id: int, targets, revision: int, resync: bool = False,
+                    kinds: list[str] | None = None) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
@@ -196,8 +197,10 @@ async def _send_all(playground_id: int, targets, revision: int, resync: bool = F
     if not revision:
         return
     try:
-        await layer.group_send(feed_group(playground_id), {"type": "feed.changed", "revision": revision,
-                                                               "playground": playground_id})
+        notice = {"type": "feed.changed", "revision": revision, "playground": playground_id}
+        if kinds is not None:
+            notice["kinds"] = kinds  # what the commit wrote: a watch of another kind need not read the feed
+        await layer.group_send(feed_group(playground_id), notice)
     except Exception as exc:
         log.debug("feed notice dropped: %s", exc)
 
@@ -205,7 +208,8 @@ async def _send_all(playground_id: int, targets, revision: int, resync: bool = F
 def send(playground_id: int, touched: list[dict], revision: int) -> None:
     if not ENABLED:
         return
-    async_to_sync(_send_all)(playground_id, targets_for(touched) if _loud() else set(), revision)
+    async_to_sync(_send_all)(playground_id, targets_for(touched) if _loud() else set(), revision,
+                             kinds=sorted({t["kind"] for t in touched}))
 
 
 def send_targets(playground_id: int, targets, revision: int = 0) -> None:

@@ -414,10 +414,16 @@ async def watch_events(call: Call, start: int | None, send_initial: bool, timeou
                 last_bookmark = time.monotonic()
                 yield _line({"type": "BOOKMARK", "object": {"kind": res.kind, "apiVersion": res.api_version,
                                                             "metadata": {"resourceVersion": str(last)}}})
-            # The feed notice only says "look again"; the poll interval covers a lost one.
+            # The feed notice only says "look again" (and, from a commit, which kinds it wrote: a notice of other
+            # kinds only is no reason to read); the poll interval covers a lost one.
+            look_by = time.monotonic() + min(remaining, 1.0)
             try:
                 if channel:
-                    await asyncio.wait_for(layer.receive(channel), timeout=min(remaining, 1.0))
+                    while True:
+                        notice = await asyncio.wait_for(layer.receive(channel),
+                                                        timeout=max(0.0, look_by - time.monotonic()))
+                        if res.model_kind in notice.get("kinds", (res.model_kind,)):
+                            break
                 else:
                     await asyncio.sleep(min(remaining, 0.5))
             except TimeoutError:
