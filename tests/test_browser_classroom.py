@@ -98,6 +98,9 @@ def test_it_shows_a_step_the_student_completed_on_their_tile_and_not_on_the_othe
     ann.wait_for_selector("#lesson-step-deploy .badge-done")
     teacher.wait_for_function(f"() => Number(document.querySelector(\".tile[data-name='Ann']\").dataset.done) > "
                               f"{before_ann}")
+    # The step shows at once, from the lesson move; the miniature follows Ann's cluster with the next round of
+    # stale tiles (every STALE_TILE_INTERVAL).
+    teacher.wait_for_selector(".tile[data-name='Ann'] .mini-chip.phase-Running", timeout=10_000)
     tile = teacher.locator(".tile[data-name='Ann']")
     assert tile.locator(".mini-chip.phase-Running").count() >= 1
     assert "last activity" in tile.inner_text()
