@@ -20,6 +20,12 @@ def changes_since(pg: Playground, revision: int, kinds: list[str] | None = None,
     return list(qs.order_by("revision")[:limit])
 
 
+def committed_at(playground_id: int, revision: int):
+    """When `revision` was committed (a datetime), or None when the feed no longer (or never) held it."""
+    return Change.objects.filter(playground_id=playground_id, revision=revision).values_list(
+        "committed_at", flat=True).first()
+
+
 def latest_revision(pg: Playground) -> int:
     return Playground.objects.values_list("revision", flat=True).get(pk=pg.pk)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from .. import clock, nudge
+from .. import clock, feed, nudge
 from ..models import Change, LessonProgress, LogLine, Playground, Pod
 from . import checks, loader
 
@@ -197,14 +197,10 @@ def reconcile(pg: Playground, key: str) -> int:
     progress.cursor, progress.log_cursor = cursor, log_cursor
     progress.save(update_fields=["cursor", "log_cursor", "done", "facts", "hints", "predictions"])
     if moved:
-        moved_to = {"lesson": key, "done": done, "at": _committed_at(pg, max(done.values(), default=0))}
+        at = feed.committed_at(pg.pk, max(done.values(), default=0))
+        moved_to = {"lesson": key, "done": done, "at": round(at.timestamp(), 3) if at else 0.0}
         transaction.on_commit(lambda: nudge.send_lessons_changed(pg.pk, moved_to))
     return 0
-
-
-def _committed_at(pg: Playground, revision: int) -> float:
-    at = Change.objects.filter(playground=pg, revision=revision).values_list("committed_at", flat=True).first()
-    return round(at.timestamp(), 3) if at else 0.0
 
 
 def start(pg: Playground, slug: str) -> LessonProgress:

@@ -180,12 +180,11 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if held is None or message.get("lesson") != held[1].lesson or not isinstance(message.get("done"), dict):
             return False
         t, room = held
-        self.reads += 1
-        read = self.reads
         t = tiles.moved(t, room, self.lang, message["done"], float(message.get("at") or 0.0))
         if t["done"] < held[0]["done"]:
             return True  # older than what the tile shows (progress is never taken back)
-        self.sent_read[student_id] = read
+        self.reads += 1
+        self.sent_read[student_id] = self.reads
         self.held[student_id] = (t, room)
         await self.send_tile(tile_message(t, tiles.render(t, room, self.lang)))
         return True

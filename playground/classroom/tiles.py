@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from cluster_core import clock
+from cluster_core import clock, feed
 from cluster_core.lessons import loader
 from cluster_core.models import Change, LessonProgress, Node, Pod
 
@@ -36,10 +36,6 @@ def last_activity(pg_id: int) -> dt.datetime | None:
             .values_list("committed_at", flat=True).first())
 
 
-def _committed_at(pg_id: int, revision: int) -> dt.datetime | None:
-    return Change.objects.filter(playground_id=pg_id, revision=revision).values_list("committed_at", flat=True).first()
-
-
 def miniature(pg_id: int) -> list[dict]:
     """Nodes (master first) with their pods as chips; kube-system's pods are left out, as on the page."""
     nodes = {n.name: [] for n in sorted(Node.objects.filter(playground_id=pg_id).views("name"),
@@ -63,11 +59,11 @@ def tile(student: Student, room: Classroom, lang: str, now: dt.datetime | None =
     # Progress moment: when the newest done step got done (its revision's commit), or the join.
     progress_at = student.joined_at
     if done:
-        at = _committed_at(pg_id, max(done.values()))
+        at = feed.committed_at(pg_id, max(done.values()))
         if at and at > progress_at:
             progress_at = at
     revision = student.playground.revision
-    latest_at = _committed_at(pg_id, revision) if revision else None
+    latest_at = feed.committed_at(pg_id, revision) if revision else None
     return {
         "id": student.pk,
         "name": student.name,
