@@ -151,7 +151,11 @@ def snapshot(pg: Playground) -> dict:
         objects.append(story.row("Event", ev.to_k8s()))
     recent = Change.objects.filter(playground=pg, revision__lte=revision).exclude(kind="Event").order_by("-revision")
     changes = [_change_dict(c) for c in reversed(recent[:RECENT_STEPS * 2])]
-    return {"revision": revision, "objects": objects, "changes": changes, "tempo": pg.tempo, "paused": pg.paused}
+    # The tempo in force now, not as the viewer's playground row was read when it connected (a snapshot is shared
+    # by the viewers asking at once, and a resync's viewer may have connected long ago).
+    tempo, paused = Playground.objects.filter(pk=pg.pk).values_list("tempo", "paused").first() or (pg.tempo,
+                                                                                                  pg.paused)
+    return {"revision": revision, "objects": objects, "changes": changes, "tempo": tempo, "paused": paused}
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -199,3 +199,15 @@ async def test_it_reads_one_snapshot_for_viewers_opening_at_once_and_none_misses
         got = await changes_until(ws, lambda c: c.get("name") == "after-open")
         assert [c["rev"] for c in got] == list(range(state["revision"] + 1, got[-1]["rev"] + 1))
         await ws.disconnect()
+
+
+def test_it_gives_a_snapshot_the_tempo_in_force_not_the_one_its_viewer_connected_at(two_playgrounds):
+    # A snapshot is shared by the viewers asking at once, and a resync's viewer may have connected long ago.
+    from cluster_core.models import Playground
+    from playground import consumers
+
+    stale = two_playgrounds[0]
+    Playground.objects.filter(pk=stale.pk).update(tempo="classroom", paused=True)
+    state = consumers.snapshot(stale)
+    assert (stale.tempo, stale.paused) == ("instant", False)
+    assert (state["tempo"], state["paused"]) == ("classroom", True)
