@@ -141,20 +141,22 @@ def test_it_makes_one_story_step_per_single_step_while_paused(served, page):
     film = Film(page, "single-step")
     tempo(page, "Pause")
     page.wait_for_selector("#tempo .paused")
-    action(page, "Deploy", Name="stepper", Image="nginx", Replicas="3")
-    before = live_revision(page)
-    film.until("(rev) => Number(document.getElementById('timeline-range').max) >= rev", before)
-    presses = 8
-    for n in range(1, presses + 1):
-        with page.expect_response(lambda r: r.url.endswith("/tempo")):
-            tempo(page, "Single step")
-        # Each press: exactly one more step animated, and nothing else comes.
-        film.until("([start, n]) => window.kubeplay.animated.filter(r => r > start).length >= n", [before, n])
-    told = feed_steps(served, before)
-    assert len(told) == presses
-    film.until(CAUGHT_UP, told[-1])
-    assert [r for r in page.evaluate("window.kubeplay.animated") if r > before] == told
-    tempo(page, "Resume")
+    try:
+        action(page, "Deploy", Name="stepper", Image="nginx", Replicas="3")
+        before = live_revision(page)
+        film.until("(rev) => Number(document.getElementById('timeline-range').max) >= rev", before)
+        presses = 8
+        for n in range(1, presses + 1):
+            with page.expect_response(lambda r: r.url.endswith("/tempo")):
+                tempo(page, "Single step")
+            # Each press: exactly one more step animated, and nothing else comes.
+            film.until("([start, n]) => window.kubeplay.animated.filter(r => r > start).length >= n", [before, n])
+        told = feed_steps(served, before)
+        assert len(told) == presses
+        film.until(CAUGHT_UP, told[-1])
+        assert [r for r in page.evaluate("window.kubeplay.animated") if r > before] == told
+    finally:
+        tempo(page, "Resume")  # the module's other tests share this playground: never leave it paused
 
 
 @pytest.mark.timeout(600)
