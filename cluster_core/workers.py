@@ -18,7 +18,7 @@ from channels.consumer import AsyncConsumer, get_handler_name
 from channels.worker import Worker
 from django.db import close_old_connections
 
-from . import clock, nudge, runtime
+from . import clock, nudge, runtime, urgency
 from .models import Change, Playground
 
 log = logging.getLogger(__name__)
@@ -64,13 +64,14 @@ def run_loop(channel: str, playground_id: int, key: str = "*", keys: list[str] |
     writes = 0
     runtime.take_unfinished()  # a mark left by an earlier look in this thread is not this look's
     finished = True
-    for group in groups:
-        try:
-            writes += runtime.reconcile_keys(channel, pg, group)
-        except Exception:
-            # An error means "try again later": the next resync or nudge brings these keys back.
-            finished = False
-            log.exception("%s failed on %s/%s", channel, pg.slug, ",".join(group))
+    with urgency.urgent() if channel == nudge.LESSONS else urgency.giving_way():
+        for group in groups:
+            try:
+                writes += runtime.reconcile_keys(channel, pg, group)
+            except Exception:
+                # An error means "try again later": the next resync or nudge brings these keys back.
+                finished = False
+                log.exception("%s failed on %s/%s", channel, pg.slug, ",".join(group))
     if runtime.take_unfinished():
         finished = False
     if whole:
@@ -92,7 +93,15 @@ OWN_THREAD = {nudge.LESSONS: ThreadPoolExecutor(max_workers=CHECKER_THREADS, thr
 # The other loops share a few threads of their own. In one process the loops take turns on one interpreter lock
 # anyway: more threads would not look faster, only leave less of it to the API's requests, the pages' feeds, the
 # console's tiles and the lesson checker.
-LOOP_THREADS = ThreadPoolExecutor(max_workers=3, thread_name_prefix="loops")
+LOOP_THREAD_COUNT = 3
+LOOP_THREADS = ThreadPoolExecutor(max_workers=LOOP_THREAD_COUNT, thread_name_prefix="loops")
+# The periodic resyncs repair a lost nudge; a class's sixty playgrounds come due for one together, and their looks,
+# queued on the loops' threads, held every nudged look (the next hop of a learner's rollout) seconds behind them.
+# So a resync waits while every loop thread is busy, `RESYNC_DEFER` seconds at most, and those that waited that long
+# go one per `RESYNC_SPACING` seconds per loop.
+RESYNC_DEFER = 20.0
+RESYNC_SPACING = 0.25
+_looks_running = 0  # looks on LOOP_THREADS asked and not finished (read and written on the event loop only)
 # How many playgrounds one loop looks at at once (one look per playground at a time, as a work queue never hands one
 # key to two workers): a class's sixty kubelets are not served one playground after the other.
 CONCURRENT_PLAYGROUNDS = 4
@@ -109,6 +118,9 @@ class LoopConsumer(AsyncConsumer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._slots = asyncio.Semaphore(CONCURRENT.get(self.channel, CONCURRENT_PLAYGROUNDS))
+        self._resyncs: dict[int, float] = {}  # playground → when its resync was asked (waiting for a free thread)
+        self._resync_wake = asyncio.Event()
+        self._resync_task: asyncio.Task | None = None
         self._busy: set[int] = set()  # playgrounds with a look running or about to
         self._waiting: dict[int, list[tuple[str | None, list[str] | None, bool]]] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -149,7 +161,29 @@ class LoopConsumer(AsyncConsumer):
         if looked.get((pid, key), 0.0) > sent:
             return
         looked[(pid, key)] = time.time()
+        if message.get("resync") and key == "*" and self.channel not in OWN_THREAD:
+            self._resyncs.setdefault(pid, time.monotonic())
+            self._resync_wake.set()
+            if self._resync_task is None:
+                self._resync_task = asyncio.ensure_future(self._run_resyncs())
+            return
         self._ask(pid, (key, None, bool(message.get("resync"))))
+
+    async def _run_resyncs(self) -> None:
+        """The resyncs asked, each when a loop thread is free (or once it has waited `RESYNC_DEFER`)."""
+        while True:
+            if not self._resyncs:
+                self._resync_wake.clear()
+                await self._resync_wake.wait()
+                continue
+            pid, asked = next(iter(self._resyncs.items()))
+            if _looks_running >= LOOP_THREAD_COUNT:
+                if time.monotonic() - asked < RESYNC_DEFER:
+                    await asyncio.sleep(0.05)
+                    continue
+                await asyncio.sleep(RESYNC_SPACING)
+            del self._resyncs[pid]
+            self._ask(pid, ("*", None, True))
 
     def _ask(self, pid: int, request: tuple[str | None, list[str] | None, bool]) -> None:
         if pid in self._busy:
@@ -176,13 +210,22 @@ class LoopConsumer(AsyncConsumer):
 
     async def settled(self) -> None:
         """Until every look asked for so far has run (what waited for a playground included)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while self._tasks or self._resyncs:
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            else:
+                await asyncio.sleep(0.01)  # a resync waiting for a free thread
 
     async def _run(self, pid: int, key: str = "*", keys: list[str] | None = None, resync: bool = False) -> int:
-        return await sync_to_async(run_loop, thread_sensitive=False, executor=OWN_THREAD.get(self.channel,
-                                                                                          LOOP_THREADS))(
-            self.channel, pid, key, keys, resync)
+        global _looks_running
+        executor = OWN_THREAD.get(self.channel, LOOP_THREADS)
+        shared = executor is LOOP_THREADS
+        _looks_running += shared
+        try:
+            return await sync_to_async(run_loop, thread_sensitive=False, executor=executor)(
+                self.channel, pid, key, keys, resync)
+        finally:
+            _looks_running -= shared
 
 
 def merged(requests: list[tuple[str | None, list[str] | None, bool]]) -> tuple[str | None, list[str] | None, bool]:

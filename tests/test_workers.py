@@ -226,3 +226,57 @@ def test_a_loop_takes_every_queued_nudge_in_one_turn_of_the_event_loop():
         return taken
 
     assert asyncio.run(main()) == list(range(100))
+
+
+class _Recorder(workers.LoopConsumer):
+    channel = nudge.DEPLOYMENT
+
+    def __init__(self, looked):
+        super().__init__()
+        self.looked = looked
+
+    async def _run(self, pid, key="*", keys=None, resync=False):
+        self.looked.append((pid, key, resync))
+        return 0
+
+
+def test_a_resync_waits_while_every_loop_thread_is_busy_and_a_nudge_does_not(monkeypatch):
+    import asyncio
+    import time
+
+    looked = []
+    monkeypatch.setattr(workers, "_looks_running", workers.LOOP_THREAD_COUNT)
+
+    async def main():
+        c = _Recorder(looked)
+        await c.reconcile({"type": "reconcile", "playground": 1, "key": "*", "resync": True, "sent": time.time()})
+        await c.reconcile({"type": "reconcile", "playground": 2, "key": "default/web", "sent": time.time()})
+        await asyncio.sleep(0.3)
+        held = list(looked)
+        workers._looks_running = 0  # a thread is free
+        await asyncio.wait_for(c.settled(), timeout=5)
+        return held
+
+    held = asyncio.run(main())
+    assert held == [(2, "default/web", False)]
+    assert looked == [(2, "default/web", False), (1, "*", True)]
+
+
+def test_a_resync_goes_anyway_once_it_has_waited_long_enough(monkeypatch):
+    import asyncio
+    import time
+
+    looked = []
+    monkeypatch.setattr(workers, "_looks_running", workers.LOOP_THREAD_COUNT)
+    monkeypatch.setattr(workers, "RESYNC_DEFER", 0.1)
+    monkeypatch.setattr(workers, "RESYNC_SPACING", 0.01)
+
+    async def main():
+        c = _Recorder(looked)
+        for pid in (1, 2):
+            await c.reconcile({"type": "reconcile", "playground": pid, "key": "*", "resync": True,
+                               "sent": time.time()})
+        await asyncio.wait_for(c.settled(), timeout=5)
+
+    asyncio.run(main())
+    assert looked == [(1, "*", True), (2, "*", True)]
