@@ -528,10 +528,12 @@ async def _run(out, procs, ports, students: int, scaleout: bool) -> None:
                 progress_latency.append(received - done_at)
                 server_side.append(sent - done_at)
             best = max(best, done)
-    final = {}
+    final, by_step = {}, {}
     for r in rows:
         panel = await asyncio.to_thread(Browser(base).get, f"/p/{r['slug']}/lessons/?lesson=seed")
         final[r["slug"]] = panel.count('class="badge-done"')
+        for step, done in re.findall(r'id="lesson-step-([\w-]+)" class="lesson-step( done)?', panel):
+            by_step[step] = by_step.get(step, 0) + bool(done)
     console_final = {}
     console_html = await asyncio.to_thread(teacher.get, console_path)
     for m in re.finditer(r'<article class="tile[^"]*" id="tile-(\d+)"[^>]*data-done="(\d+)"', console_html):
@@ -547,6 +549,7 @@ async def _run(out, procs, ports, students: int, scaleout: bool) -> None:
               f"{len(failures)}{' (' + failures[0] + ')' if failures else ''}\n")
     out.write(f"lesson steps done (all students, from their lesson panels): {steps_done}; tiles received by the "
               f"console: {sum(len(s) for s in tiles.values())}; demo Running ×10 after {demo_took:.1f} s\n")
+    out.write("students done, step by step: " + ", ".join(f"{k} {v}" for k, v in by_step.items()) + "\n")
     out.write(f"changes delivered: own pages {sum(r['own'][2] for r in rows)}, followers "
               f"{sum(r['followed'][2] for r in rows)} ({len(follower_lat) // max(len(rows), 1)} each); followers "
               f"behind at the end: {sum(1 for r in rows if r['followed'][4] < top)}\n")
