@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from asgiref.sync import sync_to_async
 from channels.consumer import AsyncConsumer, get_handler_name
 from channels.worker import Worker
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
-from . import clock, nudge, runtime, urgency
+from . import clock, nudge, rowreader, runtime, urgency
 from .models import Change, Playground
 
 log = logging.getLogger(__name__)
@@ -41,13 +41,20 @@ def _commits_since(channel: str, pg: Playground, revision: int) -> bool:
     kinds = getattr(runtime.loop(channel), "WATCHES", None)
     if kinds is None:
         return True
-    return Change.objects.filter(playground=pg, revision__gt=revision, kind__in=sorted(kinds)).exists()
+    # As `Change.objects.filter(playground=pg, revision__gt=revision, kind__in=kinds).exists()`, without building
+    # the query anew at every resync of every loop.
+    q = connection.ops.quote_name
+    sql = (f"SELECT 1 FROM {q(Change._meta.db_table)} WHERE {q('playground_id')} = %s AND {q('revision')} > %s "
+           f"AND {q('kind')} IN ({', '.join(['%s'] * len(kinds))}) LIMIT 1")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pg.pk, revision, *sorted(kinds)])
+        return cursor.fetchone() is not None
 
 
 def run_loop(channel: str, playground_id: int, key: str = "*", keys: list[str] | None = None,
              resync: bool = False) -> int:
     close_old_connections()
-    pg = Playground.objects.filter(pk=playground_id).first()
+    pg = rowreader.by_pk(Playground, playground_id)
     if pg is None or pg.paused:
         return 0
     if pg.tempo == "classroom" and pg.write_after and pg.write_after > clock.now():
