@@ -23,7 +23,7 @@ from . import clock
 from .models import Playground
 
 RESYNC_SECONDS = 5.0
-ACTIVE_RESYNC_SECONDS = 60.0
+ACTIVE_RESYNC_SECONDS = 30.0
 ACTIVE_SECONDS = 60.0
 IDLE_RESYNC_SECONDS = 3600.0
 DEFAULT = "default"
