@@ -303,3 +303,70 @@ def test_it_completes_a_run_it_pod_when_its_attached_shell_exits(served):
     # kubectl waits for the pod to finish and exits with the container's code.
     assert os.waitstatus_to_exitcode(status) == 2
     assert wait_status(served, "once", "Error")[1] == "0/1"
+
+
+def _frame(opcode: int, payload: bytes) -> bytes:
+    """A client's WebSocket frame (masked, as RFC 6455 wants; payloads under 126 bytes)."""
+    mask = os.urandom(4)
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def _read_frames(sock, until_opcode: int) -> list[tuple[int, bytes]]:
+    buf, frames = b"", []
+    while True:
+        while len(buf) < 2 or len(buf) < _frame_length(buf):
+            data = sock.recv(65536)
+            assert data, "the server closed the connection before its close frame"
+            buf += data
+        n = _frame_length(buf)
+        frame, buf = buf[:n], buf[n:]
+        length = frame[1] & 0x7F
+        payload = frame[{126: 4, 127: 10}.get(length, 2):]
+        frames.append((frame[0] & 0x0F, payload))
+        if frames[-1][0] == until_opcode:
+            return frames
+
+
+def _frame_length(buf: bytes) -> int:
+    length = buf[1] & 0x7F
+    if length == 126:
+        return 4 + int.from_bytes(buf[2:4], "big") if len(buf) >= 4 else 1 << 30
+    if length == 127:
+        return 10 + int.from_bytes(buf[2:10], "big") if len(buf) >= 10 else 1 << 30
+    return 2 + length
+
+
+def test_a_client_slow_to_answer_the_close_frame_is_not_reset(served, pods):
+    """The server ends an exec with the status and a close frame. A client on a busy machine may answer that close
+    seconds later; its connection must still end cleanly (a TCP reset loses what it has not read yet)."""
+    import base64
+    import socket
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=str(served.ca_file()))
+    raw = socket.create_connection(("127.0.0.1", served.api_port), timeout=20)
+    sock = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /clusters/default/api/v1/namespaces/default/pods/{pods[0]}/exec?command=echo&command=hi"
+                  f"&stdout=true HTTP/1.1\r\nHost: 127.0.0.1:{served.api_port}\r\nUpgrade: websocket\r\n"
+                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                  f"Sec-WebSocket-Protocol: v5.channel.k8s.io\r\nAuthorization: Bearer {served.token}\r\n\r\n"
+                  ).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    frames = _read_frames(sock, until_opcode=0x8)
+    assert (0x2, b"\x01hi\n") in frames  # stdout, channel 1
+    assert any(op == 0x2 and p[:1] == b"\x03" and b'"Success"' in p for op, p in frames)  # the status, channel 3
+    time.sleep(2.5)  # longer than a second before answering the close
+    try:
+        sock.sendall(_frame(0x8, frames[-1][1][:2]))
+        while sock.recv(65536):
+            pass
+    except ssl.SSLZeroReturnError:
+        pass  # the server's TLS close_notify: a clean end
+    except (ConnectionResetError, BrokenPipeError, ssl.SSLEOFError) as e:
+        pytest.fail(f"the server aborted the connection instead of closing it: {e!r}")
+    finally:
+        sock.close()

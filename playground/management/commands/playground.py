@@ -32,6 +32,10 @@ def command_name() -> str:
 # short steps between two queries: a thread that computes hands it on after 1 ms rather than Python's 5 ms, so a
 # checker's look waiting for its turn is not held behind every busy thread for 5 ms at each query.
 SWITCH_INTERVAL = 0.001
+# How long a WebSocket's peer has to answer the server's close frame before the server aborts the connection.
+# Autobahn's default is 1 s, and an abort is a TCP reset: a kubectl that was still reading an exec's
+# last frames on a busy machine lost them ("connection reset by peer").
+CLOSE_HANDSHAKE_TIMEOUT = 15.0
 
 
 class Command(BaseCommand):
@@ -97,6 +101,9 @@ class Command(BaseCommand):
         layer = get_channel_layer()
 
         def start_background():
+            # (Autobahn's setProtocolOptions resets allowNullOrigin unless it is given again.)
+            server.ws_factory.setProtocolOptions(closeHandshakeTimeout=CLOSE_HANDSHAKE_TIMEOUT,
+                                                 allowNullOrigin=server.ws_factory.allowNullOrigin)
             if not opts["no_workers"]:
                 worker = SteadyWorker(application=application, channels=nudge.LOOP_CHANNELS, channel_layer=layer)
                 asyncio.ensure_future(worker.handle())
@@ -115,4 +122,5 @@ class Command(BaseCommand):
             self.stdout.write(f"kubeplay: on this network open http://{lan.url_host(address)}:{opts['port']}{start}  "
                               f"(API https://{lan.url_host(address)}:{opts['api_port']})")
         # Open watches end with the process: do not hold shutdown for them.
-        Server(application=application, endpoints=endpoints, verbosity=0, application_close_timeout=2).run()
+        server = Server(application=application, endpoints=endpoints, verbosity=0, application_close_timeout=2)
+        server.run()
