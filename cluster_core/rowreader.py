@@ -24,7 +24,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import DateTimeField
 from django.db.models.base import ModelState
-from django.db.models.query import ModelIterable
+from django.db.models.query import FlatValuesListIterable, ModelIterable, ValuesIterable, ValuesListIterable
 from django.db.models.sql.constants import MULTI
 
 from . import jsontext
@@ -106,34 +106,181 @@ def _as_one_row(compiler, columns: list[str], connection) -> list[list]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# One row by primary key, through SQL compiled once
+# Queries compiled once
 
-_SENTINEL = -7_340_111  # no row has it: the placeholder's value while the query is compiled
-_BY_PK: dict[tuple, tuple[str, list[str], list]] = {}
+
+class Prepared:
+    """A query the ORM builds and compiles once, and the database runs again with each call's values.
+
+    `build(*values)` returns a QuerySet in which every value that varies from call to call is one of `values`,
+    used as it is: compared exactly, or (a tuple) the members of an `__in`. It is built once per database with
+    distinctive placeholders in their place; the compiled SQL's parameters that are those placeholders are swapped
+    for each call's values, the others are constants. A call answers what the queryset would: a list of model
+    instances, of values_list rows (values, when flat) or of values() dicts, through the ORM's converters. A shape
+    this does not know (related rows, annotations, a value the SQL carries in another form, like a LIKE pattern)
+    is run through the ORM at every call.
+
+    The loops, the checker and the console run the same few queries thousands of times a minute; building each
+    one through the ORM cost ten times what running it does."""
+
+    def __init__(self, build):
+        self.build = build
+        self._plans: dict[tuple, object] = {}
+
+    def __call__(self, *values, using: str = "default") -> list:
+        connection = connections[using]
+        shape = (using, connection.vendor, *(_shape(v) for v in values))
+        plan = self._plans.get(shape)
+        if plan is None:
+            plan = self._plans[shape] = _Plan.of(self.build, values, using, connection)
+        if plan is _ORM:
+            return _orm_rows(self.build(*values).using(using))
+        return plan.run(values, connection)
+
+    def first(self, *values, using: str = "default"):
+        rows = self(*values, using=using)
+        return rows[0] if rows else None
+
+
+_ORM = object()  # a plan that is "let the ORM do it"
+
+
+def _shape(value) -> tuple:
+    if isinstance(value, tuple):
+        return ("tuple", len(value), *(type(v) for v in value))
+    return (type(value),)
+
+
+def _placeholder(value, i: int, j: int = 0):
+    if isinstance(value, tuple):
+        return tuple(_placeholder(v, i, k) for k, v in enumerate(value))
+    if isinstance(value, bool):
+        raise TypeError("booleans cannot be told apart from constants")
+    if isinstance(value, int):
+        return -7_340_111_000 - 1000 * i - j
+    if isinstance(value, str):
+        return f"\x1fprepared {i}.{j}\x1f"
+    if isinstance(value, dt.datetime):
+        return dt.datetime(1901, 1, 1, 0, i % 60, j % 60, 7_340 + i, tzinfo=dt.UTC)
+    raise TypeError(f"no placeholder for a {type(value).__name__}")
+
+
+def _orm_rows(qs) -> list:
+    return list(qs)
+
+
+class _Plan:
+    def __init__(self, sql, slots, constants, kind, model, names, converters, one_row):
+        self.sql, self.slots, self.constants, self.kind = sql, slots, constants, kind
+        self.model, self.names, self.converters, self.one_row = model, names, converters, one_row
+
+    @classmethod
+    def of(cls, build, values, using, connection):
+        try:
+            placeholders = [_placeholder(v, i) for i, v in enumerate(values)]
+        except TypeError:
+            return _ORM
+        qs = build(*placeholders).using(using)
+        query = qs.query
+        if (query.select_related or query.annotation_select or query.extra_select or query.combinator
+                or qs._prefetch_related_lookups or qs._known_related_objects
+                or query.deferred_loading != (frozenset(), True)):
+            return _ORM
+        iterable = qs._iterable_class
+        if iterable in (ModelIterable, ObjectIterable):
+            kind = "objects"
+        elif iterable is ValuesListIterable:
+            kind = "rows"
+        elif iterable is FlatValuesListIterable:
+            kind = "flat"
+        elif iterable is ValuesIterable:
+            kind = "dicts"
+        else:
+            return _ORM
+        compiler = query.get_compiler(using=using)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            return _ORM
+        where = {}
+        for i, p in enumerate(placeholders):
+            for j, q in enumerate(p if isinstance(p, tuple) else (p,)):
+                where[(type(q), _adapted(q, connection))] = (i, j if isinstance(p, tuple) else None, type(q))
+        slots, constants = [], list(params)
+        for n, param in enumerate(params):
+            found = where.get((type(param), param)) or where.get((dt.datetime, param))
+            if found is not None:
+                slots.append((n, *found))
+        if len({(i, j) for _n, i, j, _t in slots}) != len(where):
+            return _ORM  # a placeholder the SQL carries changed (a pattern): not swappable
+        select = [s[0] for s in compiler.select]
+        model = compiler.klass_info["model"] if kind == "objects" else None
+        if kind == "objects" and not (len(select) == len(compiler.klass_info["select_fields"])
+                                      == len(model._meta.concrete_fields)):
+            return _ORM
+        if any(not hasattr(e, "target") for e in select):
+            return _ORM
+        django = compiler.get_converters(select)
+        converters = []
+        for i, expression in enumerate(select):
+            chain = _chain(*django[i], connection) if i in django else None
+            converters.append(_converter(expression.target, expression, chain, connection)
+                              if kind == "objects" else chain)
+        if kind == "dicts":
+            names = [*query.values_select]
+        else:
+            names = [e.target.attname for e in select]
+        columns = [e.target.column for e in select]
+        one_row = (connection.vendor == "sqlite" and query.high_mark != 1 and len(set(columns)) == len(columns)
+                   and not any(e.target.get_internal_type() == "BinaryField" for e in select))
+        if one_row:
+            listed = ", ".join(connection.ops.quote_name(c) for c in columns)
+            sql = f"SELECT json_group_array(json_array({listed})) FROM ({sql})"
+        return cls(sql, slots, constants, kind, model, names, converters, one_row)
+
+    def run(self, values, connection) -> list:
+        params = list(self.constants)
+        for n, i, j, typ in self.slots:
+            v = values[i] if j is None else values[i][j]
+            params[n] = _adapted(v, connection) if typ is dt.datetime else v
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            if self.one_row:
+                rows = jsontext.decode(cursor.fetchone()[0])
+            else:
+                rows = cursor.fetchall()
+        converters = self.converters
+        if any(converters):
+            rows = [[v if c is None or v is None else c(v) for c, v in zip(converters, row, strict=True)]
+                    for row in rows]
+        if self.kind == "flat":
+            return [row[0] for row in rows]
+        if self.kind == "rows":
+            return [tuple(row) for row in rows]
+        if self.kind == "dicts":
+            return [dict(zip(self.names, row, strict=True)) for row in rows]
+        model, names, db = self.model, self.names, connection.alias
+        out = []
+        for row in rows:
+            obj = model.__new__(model)
+            state = obj._state = ModelState()
+            state.adding, state.db = False, db
+            obj.__dict__.update(zip(names, row, strict=True))
+            out.append(obj)
+        return out
+
+
+def _adapted(value, connection):
+    return connection.ops.adapt_datetimefield_value(value) if isinstance(value, dt.datetime) else value
+
+
+_BY_PK: dict[type, Prepared] = {}
 
 
 def by_pk(model, pk, using: str = "default"):
-    """The instance with this primary key, or None: the ORM's own SQL for `model.objects.filter(pk=…)`, compiled
-    once per model and database and run again with each key, its values through the ORM's converters. Every look of
-    every loop reads its playground's row; building that query through the ORM cost ten times what running it does."""
-    connection = connections[using]
-    key = (model, using, connection.vendor)
-    plan = _BY_PK.get(key)
-    if plan is None:
-        compiler = model._base_manager.using(using).filter(pk=_SENTINEL).query.get_compiler(using=using)
-        sql, params = compiler.as_sql()
-        if list(params) != [_SENTINEL]:
-            return model._base_manager.using(using).filter(pk=pk).first()
-        select = [s[0] for s in compiler.select]
-        django = compiler.get_converters(select)
-        names = [expression.target.attname for expression in select]
-        converters = [_chain(*django[i], connection) if i in django else None for i in range(len(select))]
-        plan = _BY_PK[key] = (sql, names, converters)
-    sql, names, converters = plan
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [pk])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = [v if convert is None or v is None else convert(v) for convert, v in zip(converters, row, strict=True)]
-    return model.from_db(using, names, values)
+    """The instance with this primary key, or None, through SQL compiled once per model (every look of every loop
+    reads its playground's row)."""
+    prepared = _BY_PK.get(model)
+    if prepared is None:
+        prepared = _BY_PK[model] = Prepared(lambda key: model._base_manager.filter(pk=key))
+    return prepared.first(pk, using=using)
