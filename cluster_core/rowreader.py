@@ -230,7 +230,8 @@ class _Plan:
             names = [*query.values_select]
         else:
             names = [e.target.attname for e in select]
-        columns = [e.target.column for e in select]
+        # The subquery's columns by the names it gives them (values_list() aliases each column by its field name).
+        columns = [alias or e.target.column for e, _sql, alias in compiler.select]
         one_row = (connection.vendor == "sqlite" and query.high_mark != 1 and len(set(columns)) == len(columns)
                    and not any(e.target.get_internal_type() == "BinaryField" for e in select))
         if one_row:

@@ -17,6 +17,7 @@ from django.db.models import Q
 from . import clock, gcpause, nudge
 from .errors import AlreadyExists, Conflict, Paced
 from .models import Node, Playground, Pod, StoredObject
+from .rowreader import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,12 @@ COMPONENT_OF = {
 }
 
 
+_CONTROL_PLANE_PODS = Prepared(lambda pg_id: Pod.objects.filter(
+    Q(name__startswith="kube-scheduler-") | Q(name__startswith="kube-controller-manager-")
+    | Q(name__startswith="kube-apiserver-"), playground_id=pg_id, namespace="kube-system",
+    deletion_timestamp__isnull=True).values_list("name", flat=True))
+
+
 def component_running(pg: Playground, component: str) -> bool:
     """Whether the component runs: its static pod (`kube-scheduler-k8s-master` in kube-system) is there, or the
     cluster has no static control-plane pods at all (no kube-apiserver pod: a bare test cluster). Read once per
@@ -59,11 +66,7 @@ def component_running(pg: Playground, component: str) -> bool:
     if found is None:
         if len(_RUNNING) > 1000:
             _RUNNING.clear()
-        names = list(Pod.objects.filter(Q(name__startswith="kube-scheduler-")
-                                        | Q(name__startswith="kube-controller-manager-")
-                                        | Q(name__startswith="kube-apiserver-"),
-                                        playground=pg, namespace="kube-system", deletion_timestamp__isnull=True
-                                        ).values_list("name", flat=True))
+        names = _CONTROL_PLANE_PODS(pg.pk)
         found = _RUNNING[key] = {c for c in ("kube-scheduler", "kube-controller-manager", "kube-apiserver")
                                  if any(n.startswith(f"{c}-") for n in names)}
     return component in found or "kube-apiserver" not in found

@@ -16,6 +16,7 @@ from django.db.models import F
 
 from . import checkpoint, clock, feed, idle, nudge, runtime
 from .models import Node, Playground, Pod, StoredObject
+from .rowreader import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +40,19 @@ def _anything_due(now) -> bool:
         return cursor.fetchone() is not None
 
 
+# The due-time reads, compiled once: under a class's load something is due at nearly every tick.
+_DUE_PODS = Prepared(lambda now: Pod.objects.filter(requeue_at__lte=now, playground__paused=False)
+                     .values_list("playground_id", "node_name").distinct())
+_DUE_NODES = Prepared(lambda now: Node.objects.filter(lifecycle_due__lte=now, playground__paused=False)
+                      .values_list("playground_id", "name"))
+
+
 def due_targets() -> dict[int, set[tuple[str, str]]]:
     close_old_connections()
     out: dict[int, set[tuple[str, str]]] = {}
     if not _anything_due(clock.now()):
         return out
-    rows = (
-        Pod.objects.filter(requeue_at__lte=clock.now(), playground__paused=False)
-        .values_list("playground_id", "node_name")
-        .distinct()
-    )
-    rows = list(rows)
+    rows = _DUE_PODS(clock.now())
     off = set(Node.objects.filter(powered_off=True, playground_id__in={pid for pid, _ in rows}).values_list(
         "playground_id", "name")) if rows else set()
     for pid, node in rows:
@@ -60,8 +63,7 @@ def due_targets() -> dict[int, set[tuple[str, str]]]:
         else:
             out.setdefault(pid, set()).add((nudge.SCHEDULER, ""))
     # The node lifecycle controller's stored due-times (a node's grace period over, a pod's toleration ended).
-    for pid, node in Node.objects.filter(lifecycle_due__lte=clock.now(), playground__paused=False).values_list(
-            "playground_id", "name"):
+    for pid, node in _DUE_NODES(clock.now()):
         out.setdefault(pid, set()).add((nudge.NODE_LIFECYCLE, node))
     for pid, targets in runtime.stored_due_targets().items():
         out.setdefault(pid, set()).update(targets)

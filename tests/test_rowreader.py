@@ -40,7 +40,7 @@ def _changes(pg_id, after, kinds):
 def test_a_prepared_query_reads_with_each_calls_values_what_the_orm_reads(cluster):
     objects = rowreader.Prepared(_changes)
     rows = rowreader.Prepared(lambda pg_id, after, kinds: _changes(pg_id, after, kinds).values_list(
-        "revision", "kind", "object"))
+        "pk", "revision", "kind", "object"))
     flat = rowreader.Prepared(lambda pg_id, after, kinds: _changes(pg_id, after, kinds).values_list(
         "committed_at", flat=True))
     dicts = rowreader.Prepared(lambda pg_id, after, kinds: _changes(pg_id, after, kinds).values("name", "actor"))
@@ -49,14 +49,14 @@ def test_a_prepared_query_reads_with_each_calls_values_what_the_orm_reads(cluste
                          (top, ("Pod", "Node"))]:
         orm = _changes(cluster.pk, after, kinds)
         assert [fields(c) for c in objects(cluster.pk, after, kinds)] == [fields(c) for c in orm]
-        assert rows(cluster.pk, after, kinds) == list(orm.values_list("revision", "kind", "object"))
+        assert rows(cluster.pk, after, kinds) == list(orm.values_list("pk", "revision", "kind", "object"))
         assert flat(cluster.pk, after, kinds) == list(orm.values_list("committed_at", flat=True))
         assert dicts(cluster.pk, after, kinds) == list(orm.values("name", "actor"))
     for prepared in (objects, rows, flat, dicts):
         assert len(prepared._plans) == 1 and rowreader._ORM not in prepared._plans.values()  # compiled, once
     assert rows(cluster.pk, 0, ("Pod", "Node")), "the seed's cluster has pods and nodes in its feed"
     assert rows(cluster.pk, top, ("Pod", "Node")) == []
-    assert isinstance(rows(cluster.pk, 0, ("Pod", "Node"))[0][2], dict)  # a JSON column, decoded
+    assert isinstance(rows(cluster.pk, 0, ("Pod", "Node"))[0][3], dict)  # a JSON column, decoded
     assert flat(cluster.pk, 0, ("Pod", "Node"))[0].tzinfo is not None
 
 

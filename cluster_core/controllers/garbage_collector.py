@@ -17,12 +17,17 @@ from dataclasses import dataclass, field
 
 from .. import clock
 from ..models import KINDS, Playground
+from ..rowreader import Prepared
 from ..writes import Batch, stage_delete
 
 ACTOR = "garbage-collector"
 FOREGROUND = "foregroundDeletion"
 # Events are never owners nor dependents here.
 KINDS_WATCHED = [m for k, m in KINDS.items() if k != "Event"]
+_FIELDS = ["pk", "uid", "name", "owner_references", "deletion_timestamp", "finalizers"]
+# Each kind's identities and ownership, compiled once: a rollout's deletions look again many times a second.
+_IDENTITIES = {model: Prepared(lambda pg_id, model=model: model.objects.filter(playground_id=pg_id).values_list(
+    *_FIELDS, *(["node_name"] if model.KIND == "Pod" else [])).order_by()) for model in KINDS_WATCHED}
 
 
 def keys(pg: Playground) -> list[str]:
@@ -106,9 +111,8 @@ def observe(pg: Playground) -> tuple[list[Item], set[str]]:
     """Every object's identity and ownership, one query per kind, without loading specs and statuses."""
     items = []
     for model in KINDS_WATCHED:
-        fields = ["pk", "uid", "name", "owner_references", "deletion_timestamp", "finalizers"]
         is_pod = model.KIND == "Pod"
-        for row in model.objects.filter(playground=pg).values_list(*fields, *(["node_name"] if is_pod else [])):
+        for row in _IDENTITIES[model](pg.pk):
             items.append(Item(model.KIND, row[0], row[1], row[2], list(row[3] or []), row[4] is not None,
                               list(row[5] or []), row[6] if is_pod else ""))
     nodes = {i.name for i in items if i.kind == "Node"}

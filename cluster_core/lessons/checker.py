@@ -26,6 +26,7 @@ from django.db import transaction
 
 from .. import clock, feed, nudge
 from ..models import Change, LessonProgress, LogLine, Playground, Pod
+from ..rowreader import Prepared
 from . import checks, loader
 
 ACTOR = "lesson-checker"
@@ -39,8 +40,19 @@ READ_LIMIT = 5000
 CURSOR_SAVE_EVERY = 500  # revisions read past the saved cursor before a look that moved nothing saves it anyway
 
 
+# What a look reads, compiled once (the checker looks after every commit of every learner's playground).
+_LESSONS = Prepared(lambda pg_id: LessonProgress.objects.filter(playground_id=pg_id).values_list("lesson", flat=True))
+_PROGRESS = Prepared(lambda pg_id, lesson: LessonProgress.objects.filter(playground_id=pg_id, lesson=lesson)[:1])
+_REVISION = Prepared(lambda pg_id: Playground.objects.filter(pk=pg_id).values_list("revision", flat=True))
+_FEED = Prepared(lambda pg_id, after, upto: Change.objects.filter(
+    playground_id=pg_id, revision__gt=after, revision__lte=upto, kind__in=("Pod", "Node")).order_by("revision")
+    .values_list("revision", "type", "kind", "name", "actor", "object")[:READ_LIMIT])
+_ANSWERED = Prepared(lambda pg_id, after: LogLine.objects.filter(
+    playground_id=pg_id, id__gt=after, text__contains=" HTTP/1.1\" 200 ").values_list("id", "pod_uid"))
+
+
 def keys(pg: Playground) -> list[str]:
-    return list(LessonProgress.objects.filter(playground=pg).values_list("lesson", flat=True))
+    return _LESSONS(pg.pk)
 
 
 def is_learner(actor: str) -> bool:
@@ -157,22 +169,19 @@ READ_AHEAD_KEPT = 5000
 
 
 def reconcile(pg: Playground, key: str) -> int:
-    progress = LessonProgress.objects.filter(playground=pg, lesson=key).select_related("playground").first()
+    progress = _PROGRESS.first(pg.pk, key)
     lesson = loader.get(key)
-    if progress is None or lesson is None:
+    revision = _REVISION.first(pg.pk)
+    if progress is None or lesson is None or revision is None:
         return 0
-    revision = progress.playground.revision
     cursor, log_cursor, facts = progress.cursor, progress.log_cursor, progress.facts
     ahead = _read_ahead.get(progress.pk)
     if ahead and ahead[:2] == (progress.cursor, progress.log_cursor):
         cursor, log_cursor, facts = ahead[2], ahead[3], ahead[4]
-    rows = list(Change.objects.filter(playground=pg, revision__gt=cursor, revision__lte=revision,
-                                      kind__in=("Pod", "Node")).order_by("revision")
-                .values_list("revision", "type", "kind", "name", "actor", "object")[:READ_LIMIT])
+    rows = _FEED(pg.pk, cursor, revision)
     facts = facts_from(rows, facts)
     cursor = rows[-1][0] if len(rows) == READ_LIMIT else max(cursor, revision)
-    lines = list(LogLine.objects.filter(playground=pg, id__gt=log_cursor, text__contains=" HTTP/1.1\" 200 ")
-                 .values_list("id", "pod_uid"))
+    lines = _ANSWERED(pg.pk, log_cursor)
     if lines:
         log_cursor = lines[-1][0]
         uids = {u for _, u in lines}

@@ -62,6 +62,30 @@ def validate(cond, where: str) -> None:
 # The observed cluster
 
 
+def _reads() -> dict:
+    """The queries a look runs, compiled once (`rowreader.Prepared`)."""
+    from ..models import Deployment, Node, Pod, Service
+    from ..rowreader import Prepared
+
+    return {
+        "deployments": Prepared(lambda pg_id: Deployment.objects.filter(playground_id=pg_id, namespace="default")),
+        "services": Prepared(lambda pg_id: Service.objects.filter(playground_id=pg_id, namespace="default")),
+        "nodes": Prepared(lambda pg_id: Node.objects.filter(playground_id=pg_id)),
+        "pods_in": Prepared(lambda pg_id, namespace: Pod.objects.filter(playground_id=pg_id, namespace=namespace)
+                            .order_by("creation_timestamp", "id")),
+        "pods": Prepared(lambda pg_id: Pod.objects.filter(playground_id=pg_id).order_by("creation_timestamp", "id")),
+    }
+
+
+_READS: dict = {}
+
+
+def _read(what: str, *values) -> list:
+    if not _READS:
+        _READS.update(_reads())
+    return _READS[what](*values)
+
+
 class Cluster:
     """What the checks look at, read from a playground as they first look at it: a look whose pending steps ask
     only about a Deployment reads only the Deployments. Pods are read a namespace at a time."""
@@ -79,42 +103,27 @@ class Cluster:
     @property
     def deployments(self) -> dict[str, dict]:
         """The default namespace's, by name."""
-        from ..models import Deployment
-
-        return self._once("deployments", lambda: {d.name: d.to_k8s() for d in
-                                                  Deployment.objects.filter(playground=self.pg, namespace="default")})
+        return self._once("deployments", lambda: {d.name: d.to_k8s() for d in _read("deployments", self.pg.pk)})
 
     @property
     def services(self) -> dict[str, dict]:
-        from ..models import Service
-
-        return self._once("services", lambda: {s.name: s.to_k8s() for s in
-                                               Service.objects.filter(playground=self.pg, namespace="default")})
+        return self._once("services", lambda: {s.name: s.to_k8s() for s in _read("services", self.pg.pk)})
 
     @property
     def nodes(self) -> dict[str, dict]:
         """By name, with "poweredOff" beside the API object."""
-        from ..models import Node
-
         return self._once("nodes", lambda: {n.name: {**n.to_k8s(), "poweredOff": n.powered_off}
-                                            for n in Node.objects.filter(playground=self.pg)})
+                                            for n in _read("nodes", self.pg.pk)})
 
     def pods_in(self, namespace: str) -> list[dict]:
-        from ..models import Pod
-
         if "pods" in self._read:
             return [p for p in self._read["pods"] if _meta(p).get("namespace") == namespace]
-        return self._once(f"pods:{namespace}", lambda: [
-            p.to_k8s() for p in Pod.objects.filter(playground=self.pg, namespace=namespace)
-            .order_by("creation_timestamp", "id")])
+        return self._once(f"pods:{namespace}", lambda: [p.to_k8s() for p in _read("pods_in", self.pg.pk, namespace)])
 
     @property
     def pods(self) -> list[dict]:
         """Every namespace's."""
-        from ..models import Pod
-
-        return self._once("pods", lambda: [p.to_k8s() for p in Pod.objects.filter(playground=self.pg)
-                                           .order_by("creation_timestamp", "id")])
+        return self._once("pods", lambda: [p.to_k8s() for p in _read("pods", self.pg.pk)])
 
 
 def observe(pg, facts: dict | None = None) -> Cluster:

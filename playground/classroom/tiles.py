@@ -12,6 +12,7 @@ from django.utils import translation
 from cluster_core import clock, feed
 from cluster_core.lessons import loader
 from cluster_core.models import Change, LessonProgress, Node, Pod
+from cluster_core.rowreader import Prepared
 
 from .. import story
 from .models import Classroom, Student
@@ -31,20 +32,29 @@ def by_learner(actor: str) -> bool:
 LEARNER_ACTORS = Q(actor__contains="kubectl") | Q(actor__startswith="client") | Q(actor__startswith="python client")
 
 
+# What a tile reads, compiled once: a class's console reads sixty tiles again every few seconds.
+_LAST_ACTIVITY = Prepared(lambda pg_id: Change.objects.filter(LEARNER_ACTORS, playground_id=pg_id)
+                          .order_by("-revision").values_list("committed_at", flat=True)[:1])
+_NODES = Prepared(lambda pg_id: Node.objects.filter(playground_id=pg_id).values_list("name", flat=True))
+_PODS = Prepared(lambda pg_id: Pod.objects.filter(playground_id=pg_id).exclude(namespace="kube-system")
+                 .order_by("id").values_list("name", "node_name", "phase", "deletion_timestamp", "status"))
+_PROGRESS = Prepared(lambda pg_id, lesson: LessonProgress.objects.filter(playground_id=pg_id, lesson=lesson)
+                     .values_list("done", flat=True)[:1])
+
+
 def last_activity(pg_id: int) -> dt.datetime | None:
-    return (Change.objects.filter(LEARNER_ACTORS, playground_id=pg_id).order_by("-revision")
-            .values_list("committed_at", flat=True).first())
+    return _LAST_ACTIVITY.first(pg_id)
 
 
 def miniature(pg_id: int) -> list[dict]:
     """Nodes (master first) with their pods as chips; kube-system's pods are left out, as on the page."""
-    nodes = {n.name: [] for n in sorted(Node.objects.filter(playground_id=pg_id).views("name"),
-                                        key=lambda n: (n.name != "k8s-master", n.name))}
+    nodes = {name: [] for name in sorted(_NODES(pg_id), key=lambda name: (name != "k8s-master", name))}
     pending = []
-    for pod in Pod.objects.filter(playground_id=pg_id).exclude(namespace="kube-system"):
-        obj = pod.to_k8s()
-        chip = {"name": pod.name, "status": story.pod_status(obj)}
-        (nodes[pod.node_name] if pod.node_name in nodes else pending).append(chip)
+    for name, node_name, phase, deleting, status in _PODS(pg_id):
+        obj = {"metadata": {"deletionTimestamp": deleting} if deleting else {}, "status": {**(status or {}),
+                                                                                          "phase": phase}}
+        chip = {"name": name, "status": story.pod_status(obj)}
+        (nodes[node_name] if node_name in nodes else pending).append(chip)
     out = [{"name": name, "pods": sorted(pods, key=lambda c: c["name"])} for name, pods in nodes.items()]
     if pending:
         out.append({"name": "", "pods": pending})
@@ -54,8 +64,7 @@ def miniature(pg_id: int) -> list[dict]:
 def tile(student: Student, room: Classroom, lang: str, now: dt.datetime | None = None) -> dict:
     now = now or clock.now()
     pg_id = student.playground_id
-    progress = LessonProgress.objects.filter(playground_id=pg_id, lesson=room.lesson).first()
-    done = progress.done if progress else {}
+    done = _PROGRESS.first(pg_id, room.lesson) or {}
     # Progress moment: when the newest done step got done (its revision's commit), or the join.
     progress_at = student.joined_at
     if done:
