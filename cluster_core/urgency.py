@@ -15,6 +15,7 @@ import threading
 from django.db import connection
 
 _lock = threading.Lock()
+_local = threading.local()
 _urgent = 0
 _clear = threading.Event()
 _clear.set()
@@ -28,9 +29,11 @@ def urgent():
     with _lock:
         _urgent += 1
         _clear.clear()
+    _local.urgent = getattr(_local, "urgent", 0) + 1
     try:
         yield
     finally:
+        _local.urgent -= 1
         with _lock:
             _urgent -= 1
             if _urgent == 0:
@@ -39,6 +42,11 @@ def urgent():
 
 def running() -> int:
     return _urgent
+
+
+def is_urgent() -> bool:
+    """Whether this thread runs an urgent look (its writes go first: `storage.sqlite`)."""
+    return bool(getattr(_local, "urgent", 0))
 
 
 def _make_way(execute, sql, params, many, context):

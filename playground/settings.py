@@ -115,7 +115,7 @@ if os.environ.get("DATABASE_URL"):
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "cluster_core.storage.sqlite",
             "NAME": os.environ.get("KUBEPLAY_SQLITE", str(DATA_DIR / "kubeplay.sqlite3")),
             # Each thread keeps its connection: opening one (pragmas, functions registered) cost the loops more
             # than their reads did when every look opened its own.

@@ -280,7 +280,7 @@ async def _student(base: str, join: str, n: int, shared: dict, rows: list, go_le
     key = re.search(r'id="class-bar"[^>]*data-key="([a-z2-7]+)"', html).group(1)
     api = Api(await asyncio.to_thread(browser.get, f"/p/{slug}/kubeconfig"))
     row = {"n": n, "slug": slug, "own": Viewer(), "followed": Viewer(), "switch": None, "steps": 0, "errors": [],
-           "sent": []}
+           "sent": [], "rolled_out": []}
     rows.append(row)
     page = await websockets.connect(f"{_ws_base(base)}/ws/p/{slug}/", origin=origin, max_size=None,
                                     open_timeout=120, compression=None)
@@ -309,7 +309,8 @@ async def _student(base: str, join: str, n: int, shared: dict, rows: list, go_le
                 row["sent"].append(float(done))
             row["steps"] += 1
             if watch:
-                await asyncio.to_thread(watch_rollout, api, watch, WATCH_LIMIT)
+                if await asyncio.to_thread(watch_rollout, api, watch, WATCH_LIMIT):
+                    row["rolled_out"].append(row["steps"])
         except Exception as exc:  # a refused step is reported, not hidden
             row["errors"].append(str(exc)[:200])
     with counters["lessons"].get_lock():
@@ -368,7 +369,7 @@ def _client_process(base: str, join: str, numbers: list[int], go_lessons, follow
                     v.take(parsed(raw, times), received)
             v.inbox = []
         out.append({"n": row["n"], "slug": row["slug"], "steps": row["steps"], "errors": row["errors"],
-                    "sent": row["sent"],
+                    "sent": row["sent"], "rolled_out": row["rolled_out"],
                     "switch": row["switch"],
                     "own": (row["own"].lost, row["own"].out_of_order, row["own"].changes),
                     "followed": (row["followed"].lost, row["followed"].out_of_order, row["followed"].changes,
@@ -550,6 +551,12 @@ async def _run(out, procs, ports, students: int, scaleout: bool) -> None:
     out.write(f"lesson steps done (all students, from their lesson panels): {steps_done}; tiles received by the "
               f"console: {sum(len(s) for s in tiles.values())}; demo Running ×10 after {demo_took:.1f} s\n")
     out.write("students done, step by step: " + ", ".join(f"{k} {v}" for k, v in by_step.items()) + "\n")
+    watched = {}
+    for r in rows:
+        for step in r["rolled_out"]:
+            watched[step] = watched.get(step, 0) + 1
+    out.write(f"rollouts seen through to the end within {WATCH_LIMIT:.0f} s, by API step: "
+              + ", ".join(f"{step} {count}" for step, count in sorted(watched.items())) + "\n")
     out.write(f"changes delivered: own pages {sum(r['own'][2] for r in rows)}, followers "
               f"{sum(r['followed'][2] for r in rows)} ({len(follower_lat) // max(len(rows), 1)} each); followers "
               f"behind at the end: {sum(1 for r in rows if r['followed'][4] < top)}\n")
