@@ -19,6 +19,7 @@ from django.db.models.base import ModelState
 from . import clock
 from .jsoncolumn import JSONColumn
 from .rowreader import ObjectIterable
+from .rowreader import values as rowreader_values
 
 
 def new_token() -> str:
@@ -133,7 +134,7 @@ class KubeQuerySet(models.QuerySet):
     def views(self, *fields: str) -> list[SimpleNamespace]:
         """Each row's named columns (and `pk`) as a plain attribute bag, for loops that only read what they
         count or list: no model instance is built and the JSON columns they do not look at are not decoded."""
-        return [SimpleNamespace(**row) for row in self.values("pk", *fields)]
+        return [SimpleNamespace(**row) for row in rowreader_values(self.values("pk", *fields))]
 
 
 class KubeObject(models.Model):

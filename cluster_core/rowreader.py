@@ -20,12 +20,11 @@ import datetime as dt
 import functools
 
 from django.conf import settings
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
 from django.db.models import DateTimeField
 from django.db.models.base import ModelState
 from django.db.models.query import FlatValuesListIterable, ModelIterable, ValuesIterable, ValuesListIterable
-from django.db.models.sql.constants import MULTI
 
 from . import jsontext
 from .jsoncolumn import JSONColumn
@@ -65,44 +64,118 @@ class ObjectIterable(ModelIterable):
             return
         db = qs.db
         connection = connections[db]
-        compiler = qs.query.get_compiler(using=db)
-        compiler.setup_query()
-        select, klass_info = compiler.select, compiler.klass_info
-        model = klass_info["model"]
-        if not (len(select) == len(klass_info["select_fields"]) == len(model._meta.concrete_fields)):
+        compiled = _compiled(qs.query, db, connection, whole=True)
+        if compiled is None:
             yield from super().__iter__()  # not every column of one model after all: Django's way
             return
-        if connection.vendor == "sqlite":
-            results = [_as_one_row(compiler, [expression.target.column for expression, _sql, _alias in select],
-                                   connection)]
-        else:
-            results = compiler.execute_sql(MULTI, chunked_fetch=False, chunk_size=self.chunk_size)
-        django = compiler.get_converters([s[0] for s in select])
-        columns = []
-        for i, (expression, _sql, _alias) in enumerate(select):
-            field = expression.target
-            chain = _chain(*django[i], connection) if i in django else None
-            columns.append((field.attname, _converter(field, expression, chain, connection)))
-        for chunk in results:
-            for row in chunk:
-                obj = model.__new__(model)
-                state = obj._state = ModelState()
-                state.adding, state.db = False, db
-                values = obj.__dict__
-                for (name, convert), value in zip(columns, row, strict=True):
-                    values[name] = value if convert is None or value is None else convert(value)
-                yield obj
+        if compiled is _NOTHING:
+            return
+        (sql, one_row, model, columns), params = compiled
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = jsontext.decode(cursor.fetchone()[0]) if one_row else cursor.fetchall()
+        for row in rows:
+            obj = model.__new__(model)
+            state = obj._state = ModelState()
+            state.adding, state.db = False, db
+            values = obj.__dict__
+            for (name, convert), value in zip(columns, row, strict=True):
+                values[name] = value if convert is None or value is None else convert(value)
+            yield obj
 
 
-def _as_one_row(compiler, columns: list[str], connection) -> list[list]:
-    try:
-        sql, params = compiler.as_sql()
-    except EmptyResultSet:
+# A query that can only match no row (`pk__in=[]`).
+_NOTHING = object()
+# What a whole-object query compiled to, by everything its SQL depends on — its WHERE clause as SQL among them,
+# so that two queries alike but for their values share it: (model, database, WHERE SQL, ordering, slice,
+# distinct) → (SQL, read as one row, model, each column's attribute name and converter).
+_SHAPES: dict[tuple, tuple] = {}
+SHAPES_KEPT = 2000
+
+
+def values(qs) -> list[dict]:
+    """`qs.values(...)`'s rows (no annotations, no expressions), through a shape compiled once like whole
+    objects'."""
+    db = qs.db
+    connection = connections[db]
+    query = qs.query
+    compiled = None
+    if not (query.annotation_select or query.extra_select or qs._fields is None):
+        compiled = _compiled(query, db, connection, whole=False)
+    if compiled is None:
+        return list(qs)
+    if compiled is _NOTHING:
         return []
-    values = ", ".join(connection.ops.quote_name(c) for c in columns)
+    (sql, one_row, _model, columns), params = compiled
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT json_group_array(json_array({values})) FROM ({sql})", params)
-        return jsontext.decode(cursor.fetchone()[0])
+        cursor.execute(sql, params)
+        rows = jsontext.decode(cursor.fetchone()[0]) if one_row else cursor.fetchall()
+    names = [name for name, _convert in columns]
+    converters = [convert for _name, convert in columns]
+    return [dict(zip(names, [v if c is None or v is None else c(v) for c, v in zip(converters, row, strict=True)],
+                     strict=True)) for row in rows]
+
+
+def _compiled(query, db: str, connection, whole: bool):
+    """(what the query compiled to, its parameters), `_NOTHING`, or None for a query this does not read.
+
+    Only the WHERE clause is compiled for every query (it carries the values); the rest — the select list, the
+    table, the ordering, the converters — is the same for every query of that shape, and compiled once. Only one
+    table's queries with plain orderings take this path; anything else is compiled whole, every time."""
+    key = None
+    if (sum(1 for a in query.alias_map if query.alias_refcount.get(a)) <= 1 and not query.extra and not query.extra_tables and not query.combinator
+            and not query.group_by and not query.distinct_fields and not query.select_for_update
+            and not query.select and all(isinstance(o, str) for o in query.order_by)
+            and all(isinstance(o, str) for o in query.extra_order_by)):
+        compiler = query.get_compiler(using=db)
+        try:
+            where, params = compiler.compile(query.where)
+        except EmptyResultSet:
+            return _NOTHING
+        except FullResultSet:
+            where, params = "", []
+        key = (query.model, db, where, tuple(query.order_by), tuple(query.extra_order_by), query.default_ordering,
+               query.standard_ordering, query.low_mark, query.high_mark, query.distinct, whole,
+               tuple(query.values_select))
+        shape = _SHAPES.get(key)
+        if shape is not None:
+            return shape, list(params)
+    compiler = query.get_compiler(using=db)
+    compiler.setup_query()
+    select, klass_info = compiler.select, compiler.klass_info
+    if whole:
+        model = klass_info["model"]
+        if not (len(select) == len(klass_info["select_fields"]) == len(model._meta.concrete_fields)):
+            return None
+    else:
+        model = None
+        if len(select) != len(query.values_select) or any(not hasattr(e, "target") for e, _s, _a in select):
+            return None
+    try:
+        sql, all_params = compiler.as_sql()
+    except EmptyResultSet:
+        return _NOTHING
+    one_row = connection.vendor == "sqlite"
+    if one_row:
+        # On SQLite the rows come back as one (see the module's docstring).
+        names = [alias or expression.target.column for expression, _sql, alias in select]
+        if len(set(names)) != len(names):
+            return None
+        listed = ", ".join(connection.ops.quote_name(name) for name in names)
+        sql = f"SELECT json_group_array(json_array({listed})) FROM ({sql})"
+    django = compiler.get_converters([s[0] for s in select])
+    columns = []
+    for i, (expression, _sql, _alias) in enumerate(select):
+        field = expression.target
+        chain = _chain(*django[i], connection) if i in django else None
+        columns.append((field.attname if whole else query.values_select[i],
+                        _converter(field, expression, chain, connection)))
+    shape = (sql, one_row, model, columns)
+    if key is not None and list(all_params) == list(params):  # nothing but the WHERE clause carries values
+        if len(_SHAPES) >= SHAPES_KEPT:
+            _SHAPES.clear()
+        _SHAPES[key] = shape
+    return shape, list(all_params)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -105,9 +105,11 @@ LOOP_THREADS = ThreadPoolExecutor(max_workers=LOOP_THREAD_COUNT, thread_name_pre
 # The periodic resyncs repair a lost nudge; a class's sixty playgrounds come due for one together, and their looks,
 # queued on the loops' threads, held every nudged look (the next hop of a learner's rollout) seconds behind them.
 # So a resync waits while every loop thread is busy, `RESYNC_DEFER` seconds at most, and those that waited that long
-# go one per `RESYNC_SPACING` seconds per loop.
-RESYNC_DEFER = 20.0
-RESYNC_SPACING = 0.25
+# go one per `RESYNC_SPACING` seconds per loop. While a class keeps every thread busy, its playgrounds' resyncs
+# (sixty playgrounds × thirteen loops every 30 s: a third of all the looks) so come every two minutes or so, and
+# the threads go to the looks a learner waits for; a lost nudge, rare in one process, is repaired that much later.
+RESYNC_DEFER = 120.0
+RESYNC_SPACING = 1.0
 _looks_running = 0  # looks on LOOP_THREADS asked and not finished (read and written on the event loop only)
 # How many playgrounds one loop looks at at once (one look per playground at a time, as a work queue never hands one
 # key to two workers): a class's sixty kubelets are not served one playground after the other.

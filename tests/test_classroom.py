@@ -158,6 +158,27 @@ def test_it_shows_the_tile_of_a_student_from_their_playgrounds_lesson_progress(d
     assert 'class="mini-chip phase-Running"' in html and "Ann" in html
 
 
+def test_a_tile_read_again_that_shows_the_same_card_is_not_rendered_again(db, fake_clock, quiet_nudges):
+    fake_clock.set(dt.datetime.now(dt.UTC))
+    room = start_class(Client())
+    _a, ann = join(room, "Ann")
+    _b, bob = join(room, "Bob")
+    _room, first = consumers.read_tiles(room.pk, None, "en")
+    assert all(msg is not None for msg, _t in first)  # nothing shown yet: every tile rendered
+    shown = {t["id"]: t for _msg, t in first}
+    Playground.objects.filter(pk=ann.playground_id).update(revision=ann.playground.revision + 1)  # no visible change
+    _room, again = consumers.read_tiles(room.pk, None, "en", shown)
+    assert [msg for msg, _t in again] == [None, None]
+    assert actions.deploy(ann.playground, "test1", "nginx", 1).ok  # Ann's card changes: pods, progress, activity
+    runtime.settle(ann.playground)
+    _room, after = consumers.read_tiles(room.pk, None, "en", shown)
+    sent = {t["id"]: msg for msg, t in after}
+    assert sent[bob.pk] is None and sent[ann.pk] is not None and sent[ann.pk]["done"] > shown[ann.pk]["done"]
+    fake_clock.advance(8 * 60)  # the clock alone changes Bob's card: stuck
+    _room, later = consumers.read_tiles(room.pk, [bob.pk], "en", shown)
+    assert later[0][0] is not None and 'class="flag stuck-flag">' in later[0][0]["html"]
+
+
 def test_it_marks_a_student_stuck_after_the_class_stuck_time_without_progress(db, fake_clock, quiet_nudges):
     fake_clock.set(dt.datetime.now(dt.UTC))  # the feed's commit times are the wall clock's
     room = start_class(Client())

@@ -78,3 +78,45 @@ def test_a_value_the_sql_carries_as_a_pattern_is_left_to_the_orm(cluster):
     assert named(cluster.pk, "etcd") == ["etcd-k8s-master"]
     assert named(cluster.pk, "scheduler") == ["kube-scheduler-k8s-master"]
     assert list(named._plans.values()) == [rowreader._ORM]
+
+
+def django_reads(qs) -> list:
+    from django.db.models.query import ModelIterable
+
+    plain = qs.all()
+    plain._iterable_class = ModelIterable
+    return [fields(o) for o in plain]
+
+
+@pytest.mark.django_db
+def test_whole_objects_read_through_a_shape_compiled_once_are_those_the_orm_reads(cluster):
+    rowreader._SHAPES.clear()
+    names = list(Pod.objects.filter(playground=cluster).order_by("name").values_list("name", flat=True))
+    queries = [
+        lambda: Pod.objects.filter(playground=cluster, namespace="kube-system").order_by("name"),
+        lambda: Pod.objects.filter(playground=cluster, namespace="default").order_by("name"),
+        lambda: Pod.objects.filter(playground=cluster, name__in=names[:2]).order_by("-name"),
+        lambda: Pod.objects.filter(playground=cluster, name__in=names[2:4]).order_by("-name"),
+        lambda: Pod.objects.filter(playground=cluster).order_by("name")[1:3],
+        lambda: Pod.objects.filter(playground=cluster).order_by("name")[3:5],
+        lambda: Pod.objects.all().order_by("pk"),
+        lambda: Pod.objects.filter(pk__in=[]),
+    ]
+    for query in queries:
+        for _ in range(2):  # compiled, then from its shape
+            assert [fields(o) for o in query()] == django_reads(query())
+    # Queries alike but for their values share one shape (the namespaces; the names); each slice is a shape of its
+    # own (its bounds are in the SQL); a query that can match nothing is not run.
+    assert len(rowreader._SHAPES) == 5
+    assert [o.name for o in queries[4]()] == names[1:3] and [o.name for o in queries[5]()] == names[3:5]
+
+
+@pytest.mark.django_db
+def test_values_read_through_a_shape_compiled_once_are_those_the_orm_reads(cluster):
+    for namespace in ("kube-system", "default", "kube-system"):
+        qs = Pod.objects.filter(playground=cluster, namespace=namespace).order_by("name").values(
+            "pk", "name", "spec", "deletion_timestamp", "creation_timestamp")
+        assert rowreader.values(qs) == list(qs)
+    rows = rowreader.values(Pod.objects.filter(playground=cluster).values("pk", "status"))
+    assert rows and all(isinstance(r["status"], dict) and isinstance(r["pk"], int) for r in rows)
+    assert rowreader.values(Pod.objects.filter(pk__in=[]).values("name")) == []

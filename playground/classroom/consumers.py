@@ -51,21 +51,35 @@ TILE_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-tile
 STALE_TILE_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-miniatures")
 
 
-def read_tiles(classroom_id: int, student_ids: list[int] | None, lang: str) -> tuple[Classroom, list[dict]]:
-    """The class and each student's tile: (the message, the tile it shows)."""
+def read_tiles(classroom_id: int, student_ids: list[int] | None, lang: str,
+               shown: dict[int, dict] | None = None) -> tuple[Classroom, list[tuple]]:
+    """The class and each student's tile: (the message, the tile it shows). A tile that shows what `shown` (the
+    tiles last sent, by student) does is not rendered again: its message is None."""
     try:
-        return _tiles(classroom_id, student_ids, lang)
+        return _tiles(classroom_id, student_ids, lang, shown or {})
     except DatabaseError:
         connection.close()  # a failed read drops its connection; the next one opens a new one
         raise
 
 
-def _tiles(classroom_id: int, student_ids: list[int] | None, lang: str) -> tuple[Classroom, list[tuple]]:
+def _tiles(classroom_id: int, student_ids: list[int] | None, lang: str,
+           shown: dict[int, dict]) -> tuple[Classroom, list[tuple]]:
     room = Classroom.objects.get(pk=classroom_id)
     qs = Student.objects.filter(classroom=room).select_related("playground")
     if student_ids is not None:
         qs = qs.filter(pk__in=student_ids)
-    return room, [(tile_message(t, html), t) for t, html in (tiles.render_tile(s, room, lang) for s in qs)]
+    out = []
+    for student in qs:
+        with translation.override(lang):
+            t = {**tiles.tile(student, room, lang), "room": room_shown(room)}
+        same = tiles.shows_the_same(shown.get(student.pk), t)
+        out.append((None if same else tile_message(t, tiles.render(t, room, lang)), t))
+    return room, out
+
+
+def room_shown(room: Classroom) -> tuple:
+    """What of the class a tile shows (whose cluster everyone sees)."""
+    return (room.following, room.spotlight_id, room.lesson, room.stuck_minutes)
 
 
 def tile_message(t: dict, html: str) -> dict:
@@ -155,22 +169,27 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             self.urgent.add(student_id)
             self.wake.set()
 
-    async def _send_tiles(self, student_ids: list[int] | None, reader: ThreadPoolExecutor) -> None:
+    async def _send_tiles(self, student_ids: list[int] | None, reader: ThreadPoolExecutor,
+                          unless_same: bool = False) -> None:
+        """Read these students' tiles (every one's: None) and send them; `unless_same`: not those that show the
+        card sent last."""
         self.reads += 1
         read = self.reads
         try:
+            shown = {s: self.held[s][0] for s in student_ids or () if s in self.held} if unless_same else None
             room, tiles_now = await sync_to_async(read_tiles, thread_sensitive=False, executor=reader)(
-                self.classroom_id, student_ids, self.lang)
+                self.classroom_id, student_ids, self.lang, shown)
         except Exception:
             log.exception("console tiles of class %s", self.classroom_id)
             return
         for msg, t in tiles_now:
-            if self.sent_read.get(msg["id"], 0) > read:
+            if self.sent_read.get(t["id"], 0) > read:
                 continue  # a read begun later (or a lesson move heard since) has sent this tile: this one may be older
-            self.sent_read[msg["id"]] = read
-            self.shown[msg["id"]] = msg["rev"]
-            self.held[msg["id"]] = (t, room)
-            await self.send_tile(msg)
+            self.sent_read[t["id"]] = read
+            self.shown[t["id"]] = t["revision"]
+            self.held[t["id"]] = (t, room)
+            if msg is not None:  # else the card it shows is the one sent last
+                await self.send_tile(msg)
 
     async def lesson_moved(self, student_id: int, message: dict) -> bool:
         """A lesson move of a student whose tile is held, carrying the progress as the checker saved it: the tile
@@ -222,7 +241,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
                     self.stale.add(student_id)
             stale, self.stale = sorted(self.stale), set()
             for i in range(0, len(stale), STALE_CHUNK):
-                await self._send_tiles(stale[i:i + STALE_CHUNK], STALE_TILE_READER)
+                await self._send_tiles(stale[i:i + STALE_CHUNK], STALE_TILE_READER, unless_same=True)
 
     async def dispatch(self, message: dict) -> None:
         # The lessons groups' messages name their playground: each makes that student's tile urgent.

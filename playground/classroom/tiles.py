@@ -73,12 +73,15 @@ def tile(student: Student, room: Classroom, lang: str, now: dt.datetime | None =
             progress_at = at
     revision = student.playground.revision
     latest_at = feed.committed_at(pg_id, revision) if revision else None
+    activity = last_activity(pg_id)
     return {
         "id": student.pk,
         "name": student.name,
         **progressed(room, lang, done, progress_at, now),
         "nodes": miniature(pg_id),
-        "activity": last_activity(pg_id),
+        "activity": activity,
+        # What "last activity … ago" says changes with the minute (`timesince`).
+        "activity_minutes": int((now - activity).total_seconds() // 60) if activity else None,
         "hand": student.hand_raised_at is not None,
         "hand_at": student.hand_raised_at,
         "watch": student.playground.read_token,
@@ -104,6 +107,15 @@ def progressed(room: Classroom, lang: str, done: dict, progress_at: dt.datetime,
         "progress_at": progress_at,
         "stuck": not finished and (now - progress_at).total_seconds() > room.stuck_minutes * 60,
     }
+
+
+# What a tile carries that its student's card does not show: a tile read again that differs only in these shows
+# the same card.
+NOT_SHOWN = frozenset({"revision", "at"})
+
+
+def shows_the_same(a: dict | None, b: dict) -> bool:
+    return a is not None and a.keys() == b.keys() and all(a[k] == b[k] for k in a if k not in NOT_SHOWN)
 
 
 def moved(t: dict, room: Classroom, lang: str, done: dict, at: float, now: dt.datetime | None = None) -> dict:
