@@ -61,6 +61,22 @@ async def test_it_refuses_the_kubernetes_api_on_the_plain_http_port():
     assert status == 200 and json.loads(body)["kind"] == "PodList"
 
 
+@pytest.mark.django_db(transaction=True)
+@run_async
+async def test_it_serves_the_kubernetes_api_without_the_pages_middleware():
+    from asgiref.sync import sync_to_async
+
+    pg = await sync_to_async(create_playground)("default", tempo="instant")
+    bearer = (b"authorization", f"Bearer {pg.token}".encode())
+    status, headers, body, _ = await answer(http_scope("/api/v1/namespaces", scheme="https", headers=[bearer]))
+    assert status == 200 and json.loads(body)["kind"] == "NamespaceList"
+    # Neither the locale's nor the page's framing header: the page's middleware did not run.
+    names = {name.lower() for name in headers}
+    assert b"content-language" not in names and b"x-frame-options" not in names
+    _status, headers, _body, _ = await answer(http_scope("/start"))
+    assert b"x-frame-options" in {name.lower() for name in headers}
+
+
 @run_async
 async def test_it_answers_413_from_content_length_before_reading_the_body():
     scope = http_scope("/clusters/default/api/v1/namespaces/default/configmaps", scheme="https", method="POST",
