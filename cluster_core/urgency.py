@@ -44,9 +44,20 @@ def running() -> int:
     return _urgent
 
 
+@contextlib.contextmanager
+def writes_first():
+    """A block whose writes go before the loops' (a learner's request through the API: a curl's access-log line is
+    what a lesson step waits for), without making the loops' queries wait."""
+    _local.first = getattr(_local, "first", 0) + 1
+    try:
+        yield
+    finally:
+        _local.first -= 1
+
+
 def is_urgent() -> bool:
-    """Whether this thread runs an urgent look (its writes go first: `storage.sqlite`)."""
-    return bool(getattr(_local, "urgent", 0))
+    """Whether this thread's writes go first (`storage.sqlite`): it runs an urgent look, or a learner's request."""
+    return bool(getattr(_local, "urgent", 0) or getattr(_local, "first", 0))
 
 
 def _make_way(execute, sql, params, many, context):

@@ -122,3 +122,30 @@ def test_a_lone_write_statement_waits_for_the_open_transaction():
     lone.join(10)
     assert Playground.objects.get(pk=pg.pk).tempo == "instant"
     assert queue().waiting == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_learners_request_writes_before_the_loops_waiting():
+    Playground.objects.create(slug="writers")
+    order: list[str] = []
+    release = threading.Event()
+    held = holder(release)
+
+    def loop():
+        Playground.objects.filter(slug="writers").update(revision=2)
+        order.append("loop")
+
+    def request():
+        with urgency.writes_first():
+            Playground.objects.filter(slug="writers").update(revision=3)
+        order.append("request")
+
+    looped = on_thread(loop)
+    wait_until(lambda: queue().waiting == 1)
+    asked = on_thread(request)
+    wait_until(lambda: queue().waiting == 2)
+    release.set()
+    for t in (held, looped, asked):
+        t.join(10)
+    assert order == ["request", "loop"]
+    assert urgency.is_urgent() is False

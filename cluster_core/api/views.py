@@ -19,7 +19,7 @@ from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import clock, feed, nudge
+from .. import clock, feed, nudge, urgency
 from ..errors import ApiError, BadRequest, Forbidden, Gone, NotFound, Timeout, Unauthorized
 from ..models import LogLine, Playground
 from . import bodies, discovery, handlers, ratelimit
@@ -68,7 +68,8 @@ def in_db_thread(fn, again_if_dropped: bool = False):
         for attempt in (1, 2):
             _replace_broken_connections()
             try:
-                return fn(*args, **kwargs)
+                with urgency.writes_first():  # a learner's request: its writes before the loops'
+                    return fn(*args, **kwargs)
             except (OperationalError, InterfaceError):
                 if not again_if_dropped or attempt == 2 or _connections_usable():
                     raise

@@ -518,7 +518,7 @@ async def _run(out, procs, ports, students: int, scaleout: bool) -> None:
     # A step is done at the commit the lesson checker saw it at (`progress_at`), or — for a step whose check is
     # something that happened, like a curl answered — no earlier than the student's request that did it (for a
     # curl tried again while no endpoint was ready, the try that was answered).
-    progress_latency, server_side = [], []
+    progress_latency, server_side, by_done = [], [], {}
     requests = {r["slug"]: r["sent"] for r in rows}
     for sid, samples in tiles.items():
         best = -1
@@ -527,6 +527,7 @@ async def _run(out, procs, ports, students: int, scaleout: bool) -> None:
             if done > best and best >= 0 and progress_at:
                 done_at = max([progress_at, *(s for s in sent_times if s <= sent)])
                 progress_latency.append(received - done_at)
+                by_done.setdefault(done, []).append(received - done_at)
                 server_side.append(sent - done_at)
             best = max(best, done)
     final, by_step = {}, {}
@@ -566,6 +567,8 @@ async def _run(out, procs, ports, students: int, scaleout: bool) -> None:
     out.write(f"console tile update latency (step done → tile shows it, {len(progress_latency)} updates): p50 "
               f"{percentile(progress_latency, 50) * 1000:.0f} ms   p99 {percentile(progress_latency, 99) * 1000:.0f} ms"
               "\n")
+    out.write("console tile latency by steps done, p50/p99 ms: " + ", ".join(
+        f"{n} {percentile(v, 50) * 1000:.0f}/{percentile(v, 99) * 1000:.0f}" for n, v in sorted(by_done.items())) + "\n")
     out.write(f"follower delivery latency (commit → each of {len(rows)} followers): p50 "
               f"{percentile(follower_lat, 50) * 1000:.0f} ms   p99 {percentile(follower_lat, 99) * 1000:.0f} ms\n")
     out.write(f"lost messages: {lost_pages} page revisions, {tiles_behind} console tiles behind; out of order: "
