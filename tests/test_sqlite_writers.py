@@ -53,34 +53,41 @@ def holder(release: threading.Event) -> threading.Thread:
     return thread
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_urgent_writer_goes_before_one_that_waited_longer():
+def order_of(waits_first, waits_second) -> list[str]:
+    """The order in which two writers, queued in this order behind an open transaction, wrote (each appends its
+    name to the list it is given)."""
     Playground.objects.create(slug="writers")
     order: list[str] = []
     release = threading.Event()
     held = holder(release)
-
-    def write(name: str, urgent: bool):
-        def run():
-            if urgent:
-                with urgency.urgent():
-                    Playground.objects.filter(slug="writers").update(revision=2)
-            else:
-                with transaction.atomic():
-                    Playground.objects.filter(slug="writers").update(revision=3)
-            order.append(name)
-        return run
-
-    plain = on_thread(write("plain", False))
+    first = on_thread(lambda: waits_first(order))
     wait_until(lambda: queue().waiting == 1)
-    checker = on_thread(write("checker", True))
+    second = on_thread(lambda: waits_second(order))
     wait_until(lambda: queue().waiting == 2)
     assert order == []  # both wait while the transaction is open
     release.set()
-    for t in (held, plain, checker):
+    for t in (held, first, second):
         t.join(10)
-    assert order == ["checker", "plain"]
-    assert Playground.objects.get(slug="writers").revision == 3
+    return order
+
+
+@pytest.mark.parametrize("goes_first", [urgency.urgent, urgency.writes_first],
+                         ids=["the lesson checker's look", "a learner's request"])
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_that_goes_first_goes_before_one_that_waited_longer(goes_first):
+    def loop(order):
+        with transaction.atomic():
+            Playground.objects.filter(slug="writers").update(revision=2)
+        order.append("loop")
+
+    def first(order):
+        with goes_first():
+            Playground.objects.filter(slug="writers").update(revision=3)
+        order.append("first")
+
+    assert order_of(loop, first) == ["first", "loop"]
+    assert Playground.objects.get(slug="writers").revision == 2  # the loop's write came last
+    assert urgency.is_urgent() is False
 
 
 @pytest.mark.django_db(transaction=True)
@@ -122,30 +129,3 @@ def test_a_lone_write_statement_waits_for_the_open_transaction():
     lone.join(10)
     assert Playground.objects.get(pk=pg.pk).tempo == "instant"
     assert queue().waiting == 0
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_learners_request_writes_before_the_loops_waiting():
-    Playground.objects.create(slug="writers")
-    order: list[str] = []
-    release = threading.Event()
-    held = holder(release)
-
-    def loop():
-        Playground.objects.filter(slug="writers").update(revision=2)
-        order.append("loop")
-
-    def request():
-        with urgency.writes_first():
-            Playground.objects.filter(slug="writers").update(revision=3)
-        order.append("request")
-
-    looped = on_thread(loop)
-    wait_until(lambda: queue().waiting == 1)
-    asked = on_thread(request)
-    wait_until(lambda: queue().waiting == 2)
-    release.set()
-    for t in (held, looped, asked):
-        t.join(10)
-    assert order == ["request", "loop"]
-    assert urgency.is_urgent() is False

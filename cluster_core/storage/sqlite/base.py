@@ -125,21 +125,17 @@ class CursorWrapper(base.SQLiteCursorWrapper):
         return not self.connection.in_transaction and query.lstrip()[:6].upper() in _WRITES
 
     def execute(self, query, params=None):
-        if not self._alone(query):
-            return super().execute(query, params)
-        self.db.take_turn()
-        try:
-            return super().execute(query, params)
-        finally:
-            if not self.connection.in_transaction:
-                self.db.give_turn()
+        return self._in_turn(super().execute, query, params)
 
     def executemany(self, query, param_list):
+        return self._in_turn(super().executemany, query, param_list)
+
+    def _in_turn(self, run, query, args):
         if not self._alone(query):
-            return super().executemany(query, param_list)
+            return run(query, args)
         self.db.take_turn()
         try:
-            return super().executemany(query, param_list)
+            return run(query, args)
         finally:
             if not self.connection.in_transaction:
                 self.db.give_turn()
