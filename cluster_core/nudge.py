@@ -218,11 +218,13 @@ def send_targets(playground_id: int, targets, revision: int = 0) -> None:
     async_to_sync(_send_all)(playground_id, targets, revision)
 
 
-def send_lessons_changed(playground_id: int, progress: dict | None = None) -> None:
+def send_lessons_changed(playground_id: int, progress: dict | None = None, console: bool = True,
+                         pages: bool = True) -> None:
     """Tell the pages of a playground that its lesson progress moved (they fetch their lesson panel again), and
     whoever listens for lesson moves only. `progress` is what moved, as saved: the lesson (`lesson`), its done
     steps (`done`: step → revision) and when the newest of them was committed (`at`, seconds since the epoch), so
-    that a listener can show it without reading it back."""
+    that a listener can show it without reading it back. `console`, `pages`: whom to tell (the lessons group, the
+    feed group)."""
     if not ENABLED:
         return
     msg = {"type": "lessons.changed", "playground": playground_id, **(progress or {})}
@@ -231,7 +233,7 @@ def send_lessons_changed(playground_id: int, progress: dict | None = None) -> No
         layer = get_channel_layer()
         if layer is None:
             return
-        for group in (lessons_group(playground_id), feed_group(playground_id)):
+        for group in [lessons_group(playground_id)] * console + [feed_group(playground_id)] * pages:
             try:
                 await layer.group_send(group, msg)
             except Exception as exc:

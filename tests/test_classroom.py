@@ -401,12 +401,17 @@ def test_it_sends_the_progress_it_saved_with_a_lesson_move(db, fake_clock, quiet
     room = start_class(Client())
     _a, ann = join(room, "Ann")
     sent = []
-    monkeypatch.setattr(nudge, "send_lessons_changed", lambda pg_id, progress=None: sent.append((pg_id, progress)))
+    monkeypatch.setattr(nudge, "send_lessons_changed", lambda pg_id, progress=None, console=True, pages=True:
+                        sent.append((pg_id, progress, console, pages)))
     with django_capture_on_commit_callbacks(execute=True):
         assert actions.deploy(ann.playground, "test1", "nginx", 1).ok
         runtime.settle(ann.playground)  # the lesson checker is one of the loops it runs
         checker.reconcile(ann.playground, room.lesson)
     progress = LessonProgress.objects.get(playground=ann.playground, lesson=room.lesson)
+    # Each move goes once to the console (before the save) and once to the pages (which read it back: after it).
+    consoles, pages = [x[:2] for x in sent if x[2:] == (True, False)], [x[:2] for x in sent if x[2:] == (False, True)]
+    assert consoles == pages and len(consoles) == len(sent) / 2
+    assert sent.index((*consoles[-1], True, False)) < sent.index((*pages[-1], False, True))
     assert sent and sent[-1][0] == ann.playground_id
     assert sent[-1][1]["lesson"] == room.lesson and sent[-1][1]["done"] == progress.done and "deploy" in progress.done
     newest = max(progress.done.values())

@@ -204,11 +204,17 @@ def reconcile(pg: Playground, key: str) -> int:
         return 0
     _read_ahead.pop(progress.pk, None)
     progress.cursor, progress.log_cursor = cursor, log_cursor
-    progress.save(update_fields=["cursor", "log_cursor", "done", "facts", "hints", "predictions"])
+    moved_to = None
     if moved:
         at = feed.committed_at(pg.pk, max(done.values(), default=0))
         moved_to = {"lesson": key, "done": done, "at": round(at.timestamp(), 3) if at else 0.0}
-        transaction.on_commit(lambda: nudge.send_lessons_changed(pg.pk, moved_to))
+        # The instructor's console shows the move from this message alone, so it hears it now, while the save waits
+        # its turn for the database (a save that fails is done again by the next look: the feed and the state are
+        # still there). The pages read their lesson panel back: they hear it once it is saved.
+        nudge.send_lessons_changed(pg.pk, moved_to, pages=False)
+    progress.save(update_fields=["cursor", "log_cursor", "done", "facts", "hints", "predictions"])
+    if moved_to is not None:
+        transaction.on_commit(lambda: nudge.send_lessons_changed(pg.pk, moved_to, console=False))
     return 0
 
 
