@@ -279,12 +279,24 @@ class _Plan:
         for i, p in enumerate(placeholders):
             for j, q in enumerate(p if isinstance(p, tuple) else (p,)):
                 where[(type(q), _adapted(q, connection))] = (i, j if isinstance(p, tuple) else None, type(q))
-        slots, constants = [], list(params)
+        slots, constants, covered = [], list(params), set()
         for n, param in enumerate(params):
-            found = where.get((type(param), param)) or where.get((dt.datetime, param))
+            if isinstance(param, (list, tuple)):
+                # A whole tuple as one array parameter (PostgreSQL's `= ANY(%s)` for `__in`).
+                for i, p in enumerate(placeholders):
+                    if isinstance(p, tuple) and list(param) == list(p):
+                        slots.append((n, i, "all", list))
+                        covered.update((i, j) for j in range(len(p)))
+                continue
+            # (PostgreSQL's backend hands a big integer over wrapped, an int subclass: matched as an int, and each
+            # call's value wrapped the same way.)
+            as_type = int if isinstance(param, int) and not isinstance(param, bool) else type(param)
+            found = where.get((as_type, param)) or where.get((dt.datetime, param))
             if found is not None:
-                slots.append((n, *found))
-        if len({(i, j) for _n, i, j, _t in slots}) != len(where):
+                i, j, typ = found
+                slots.append((n, i, j, type(param) if typ is int else typ))
+                covered.add((i, j))
+        if len(covered) != len(where):
             return _ORM  # a placeholder the SQL carries changed (a pattern): not swappable
         select = [s[0] for s in compiler.select]
         model = compiler.klass_info["model"] if kind == "objects" else None
@@ -315,8 +327,15 @@ class _Plan:
     def run(self, values, connection) -> list:
         params = list(self.constants)
         for n, i, j, typ in self.slots:
+            if j == "all":
+                params[n] = list(values[i])
+                continue
             v = values[i] if j is None else values[i][j]
-            params[n] = _adapted(v, connection) if typ is dt.datetime else v
+            if typ is dt.datetime:
+                v = _adapted(v, connection)
+            elif typ is not int and issubclass(typ, int):
+                v = typ(v)
+            params[n] = v
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             if self.one_row:
