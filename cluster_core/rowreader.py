@@ -55,6 +55,38 @@ def _chain(converters, expression, connection):
     return convert
 
 
+def _converters(compiler, connection) -> list:
+    """One converter (or None) per selected column of a set-up compiler."""
+    select = [s[0] for s in compiler.select]
+    django = compiler.get_converters(select)
+    return [_converter(e.target, e, _chain(*django[i], connection) if i in django else None, connection)
+            for i, e in enumerate(select)]
+
+
+def _as_one_row(sql: str, names: list[str], connection) -> str:
+    """The query's rows aggregated into one (SQLite: see the module's docstring), its columns named `names`."""
+    listed = ", ".join(connection.ops.quote_name(name) for name in names)
+    return f"SELECT json_group_array(json_array({listed})) FROM ({sql})"
+
+
+def _fetch(connection, sql: str, params, one_row: bool, converters: list) -> list:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = jsontext.decode(cursor.fetchone()[0]) if one_row else cursor.fetchall()
+    if not any(converters):
+        return rows
+    return [[v if c is None or v is None else c(v) for c, v in zip(converters, row, strict=True)] for row in rows]
+
+
+def _instances(model, db: str, names: list[str], rows: list):
+    for row in rows:
+        obj = model.__new__(model)
+        state = obj._state = ModelState()
+        state.adding, state.db = False, db
+        obj.__dict__.update(zip(names, row, strict=True))
+        yield obj
+
+
 class ObjectIterable(ModelIterable):
     def __iter__(self):
         qs = self.queryset
@@ -70,25 +102,15 @@ class ObjectIterable(ModelIterable):
             return
         if compiled is _NOTHING:
             return
-        (sql, one_row, model, columns), params = compiled
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = jsontext.decode(cursor.fetchone()[0]) if one_row else cursor.fetchall()
-        for row in rows:
-            obj = model.__new__(model)
-            state = obj._state = ModelState()
-            state.adding, state.db = False, db
-            values = obj.__dict__
-            for (name, convert), value in zip(columns, row, strict=True):
-                values[name] = value if convert is None or value is None else convert(value)
-            yield obj
+        (sql, one_row, model, names, converters), params = compiled
+        yield from _instances(model, db, names, _fetch(connection, sql, params, one_row, converters))
 
 
 # A query that can only match no row (`pk__in=[]`).
 _NOTHING = object()
 # What a whole-object query compiled to, by everything its SQL depends on — its WHERE clause as SQL among them,
 # so that two queries alike but for their values share it: (model, database, WHERE SQL, ordering, slice,
-# distinct) → (SQL, read as one row, model, each column's attribute name and converter).
+# distinct) → (SQL, read as one row, model, each column's attribute name, each column's converter).
 _SHAPES: dict[tuple, tuple] = {}
 SHAPES_KEPT = 2000
 
@@ -106,14 +128,8 @@ def values(qs) -> list[dict]:
         return list(qs)
     if compiled is _NOTHING:
         return []
-    (sql, one_row, _model, columns), params = compiled
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = jsontext.decode(cursor.fetchone()[0]) if one_row else cursor.fetchall()
-    names = [name for name, _convert in columns]
-    converters = [convert for _name, convert in columns]
-    return [dict(zip(names, [v if c is None or v is None else c(v) for c, v in zip(converters, row, strict=True)],
-                     strict=True)) for row in rows]
+    (sql, one_row, _model, names, converters), params = compiled
+    return [dict(zip(names, row, strict=True)) for row in _fetch(connection, sql, params, one_row, converters)]
 
 
 def _compiled(query, db: str, connection, whole: bool):
@@ -123,8 +139,8 @@ def _compiled(query, db: str, connection, whole: bool):
     table, the ordering, the converters — is the same for every query of that shape, and compiled once. Only one
     table's queries with plain orderings take this path; anything else is compiled whole, every time."""
     key = None
-    if (sum(1 for a in query.alias_map if query.alias_refcount.get(a)) <= 1 and not query.extra and not query.extra_tables and not query.combinator
-            and not query.group_by and not query.distinct_fields and not query.select_for_update
+    tables = sum(1 for alias in query.alias_map if query.alias_refcount.get(alias))
+    if (tables <= 1 and not query.extra and not query.extra_tables and not query.combinator and not query.group_by and not query.distinct_fields and not query.select_for_update
             and not query.select and all(isinstance(o, str) for o in query.order_by)
             and all(isinstance(o, str) for o in query.extra_order_by)):
         compiler = query.get_compiler(using=db)
@@ -157,20 +173,12 @@ def _compiled(query, db: str, connection, whole: bool):
         return _NOTHING
     one_row = connection.vendor == "sqlite"
     if one_row:
-        # On SQLite the rows come back as one (see the module's docstring).
-        names = [alias or expression.target.column for expression, _sql, alias in select]
-        if len(set(names)) != len(names):
+        columns = [alias or expression.target.column for expression, _sql, alias in select]
+        if len(set(columns)) != len(columns):
             return None
-        listed = ", ".join(connection.ops.quote_name(name) for name in names)
-        sql = f"SELECT json_group_array(json_array({listed})) FROM ({sql})"
-    django = compiler.get_converters([s[0] for s in select])
-    columns = []
-    for i, (expression, _sql, _alias) in enumerate(select):
-        field = expression.target
-        chain = _chain(*django[i], connection) if i in django else None
-        columns.append((field.attname if whole else query.values_select[i],
-                        _converter(field, expression, chain, connection)))
-    shape = (sql, one_row, model, columns)
+        sql = _as_one_row(sql, columns, connection)
+    names = [e.target.attname for e, _s, _a in select] if whole else list(query.values_select)
+    shape = (sql, one_row, model, names, _converters(compiler, connection))
     if key is not None and list(all_params) == list(params):  # nothing but the WHERE clause carries values
         if len(_SHAPES) >= SHAPES_KEPT:
             _SHAPES.clear()
@@ -207,7 +215,7 @@ class Prepared:
         if plan is None:
             plan = self._plans[shape] = _Plan.of(self.build, values, using, connection)
         if plan is _ORM:
-            return _orm_rows(self.build(*values).using(using))
+            return list(self.build(*values).using(using))
         return plan.run(values, connection)
 
     def first(self, *values, using: str = "default"):
@@ -236,10 +244,6 @@ def _placeholder(value, i: int, j: int = 0):
     if isinstance(value, dt.datetime):
         return dt.datetime(1901, 1, 1, 0, i % 60, j % 60, 7_340 + i, tzinfo=dt.UTC)
     raise TypeError(f"no placeholder for a {type(value).__name__}")
-
-
-def _orm_rows(qs) -> list:
-    return list(qs)
 
 
 class _Plan:
@@ -305,24 +309,14 @@ class _Plan:
             return _ORM
         if any(not hasattr(e, "target") for e in select):
             return _ORM
-        django = compiler.get_converters(select)
-        converters = []
-        for i, expression in enumerate(select):
-            chain = _chain(*django[i], connection) if i in django else None
-            converters.append(_converter(expression.target, expression, chain, connection)
-                              if kind == "objects" else chain)
-        if kind == "dicts":
-            names = [*query.values_select]
-        else:
-            names = [e.target.attname for e in select]
+        names = list(query.values_select) if kind == "dicts" else [e.target.attname for e in select]
         # The subquery's columns by the names it gives them (values_list() aliases each column by its field name).
         columns = [alias or e.target.column for e, _sql, alias in compiler.select]
         one_row = (connection.vendor == "sqlite" and query.high_mark != 1 and len(set(columns)) == len(columns)
                    and not any(e.target.get_internal_type() == "BinaryField" for e in select))
         if one_row:
-            listed = ", ".join(connection.ops.quote_name(c) for c in columns)
-            sql = f"SELECT json_group_array(json_array({listed})) FROM ({sql})"
-        return cls(sql, slots, constants, kind, model, names, converters, one_row)
+            sql = _as_one_row(sql, columns, connection)
+        return cls(sql, slots, constants, kind, model, names, _converters(compiler, connection), one_row)
 
     def run(self, values, connection) -> list:
         params = list(self.constants)
@@ -336,31 +330,14 @@ class _Plan:
             elif typ is not int and issubclass(typ, int):
                 v = typ(v)
             params[n] = v
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
-            if self.one_row:
-                rows = jsontext.decode(cursor.fetchone()[0])
-            else:
-                rows = cursor.fetchall()
-        converters = self.converters
-        if any(converters):
-            rows = [[v if c is None or v is None else c(v) for c, v in zip(converters, row, strict=True)]
-                    for row in rows]
+        rows = _fetch(connection, self.sql, params, self.one_row, self.converters)
         if self.kind == "flat":
             return [row[0] for row in rows]
         if self.kind == "rows":
             return [tuple(row) for row in rows]
         if self.kind == "dicts":
             return [dict(zip(self.names, row, strict=True)) for row in rows]
-        model, names, db = self.model, self.names, connection.alias
-        out = []
-        for row in rows:
-            obj = model.__new__(model)
-            state = obj._state = ModelState()
-            state.adding, state.db = False, db
-            obj.__dict__.update(zip(names, row, strict=True))
-            out.append(obj)
-        return out
+        return list(_instances(self.model, connection.alias, self.names, rows))
 
 
 def _adapted(value, connection):

@@ -5,6 +5,7 @@ what a learner (and the instructor's console) waits for: the step shown done. Wh
 loops' looks wait a moment before each of their queries (at most `MAX_WAIT`, and not at all when no urgent look
 runs), so the checker's look does not queue for the lock behind a class's rollouts at every query it makes. The
 loops lose no work: they go on as soon as the urgent looks end, and a long run of urgent looks only slows them.
+An urgent look's writes, and a learner's request's (`writes_first`), also go first in the database's writer queue.
 """
 
 from __future__ import annotations
@@ -29,11 +30,10 @@ def urgent():
     with _lock:
         _urgent += 1
         _clear.clear()
-    _local.urgent = getattr(_local, "urgent", 0) + 1
     try:
-        yield
+        with writes_first():
+            yield
     finally:
-        _local.urgent -= 1
         with _lock:
             _urgent -= 1
             if _urgent == 0:
@@ -55,9 +55,9 @@ def writes_first():
         _local.first -= 1
 
 
-def is_urgent() -> bool:
+def writes_go_first() -> bool:
     """Whether this thread's writes go first (`storage.sqlite`): it runs an urgent look, or a learner's request."""
-    return bool(getattr(_local, "urgent", 0) or getattr(_local, "first", 0))
+    return bool(getattr(_local, "first", 0))
 
 
 def _make_way(execute, sql, params, many, context):

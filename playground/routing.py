@@ -19,7 +19,6 @@ websocket_urlpatterns = [
 ]
 
 
-
 class ApiOrPage:
     """The Kubernetes API's requests (the guard lets them through only over TLS) to the API's handler; the rest to
     the page's (with its static files)."""

@@ -87,7 +87,7 @@ def test_a_writer_that_goes_first_goes_before_one_that_waited_longer(goes_first)
 
     assert order_of(loop, first) == ["first", "loop"]
     assert Playground.objects.get(slug="writers").revision == 2  # the loop's write came last
-    assert urgency.is_urgent() is False
+    assert urgency.writes_go_first() is False
 
 
 @pytest.mark.django_db(transaction=True)

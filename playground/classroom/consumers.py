@@ -68,10 +68,10 @@ def _tiles(classroom_id: int, student_ids: list[int] | None, lang: str,
     qs = Student.objects.filter(classroom=room).select_related("playground")
     if student_ids is not None:
         qs = qs.filter(pk__in=student_ids)
-    out = []
+    out, shown_of_room = [], room_shown(room)
     for student in qs:
         with translation.override(lang):
-            t = {**tiles.tile(student, room, lang), "room": room_shown(room)}
+            t = {**tiles.tile(student, room, lang), "room": shown_of_room}
         same = tiles.shows_the_same(shown.get(student.pk), t)
         out.append((None if same else tile_message(t, tiles.render(t, room, lang)), t))
     return room, out

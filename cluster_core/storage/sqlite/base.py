@@ -76,7 +76,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def take_turn(self) -> None:
         if not self._turn:
-            self._turn = self._queue().acquire(urgency.is_urgent(), float(
+            self._turn = self._queue().acquire(urgency.writes_go_first(), float(
                 self.settings_dict.get("OPTIONS", {}).get("timeout", 5)))
 
     def give_turn(self) -> None:
