@@ -65,18 +65,24 @@ def in_db_thread(fn, again_if_dropped: bool = False):
     dropped the connection it was given — a restart, or a check that passed just before the server ended it — it runs
     once more, on another connection, before the client is told the storage is unavailable."""
     def call(*args, **kwargs):
-        for attempt in (1, 2):
-            _replace_broken_connections()
-            try:
-                with urgency.writes_first():  # a learner's request: its writes before the loops'
-                    return fn(*args, **kwargs)
-            except (OperationalError, InterfaceError):
-                if not again_if_dropped or attempt == 2 or _connections_usable():
-                    raise
-            finally:
-                _give_back_pooled_connections()
+        try:
+            with urgency.writes_first():  # a learner's request: its writes before the loops'
+                return _on_usable_connection(fn, again_if_dropped, *args, **kwargs)
+        finally:
+            _give_back_pooled_connections()
 
     return sync_to_async(call, thread_sensitive=False)
+
+
+def _on_usable_connection(fn, again_if_dropped: bool, *args, **kwargs):
+    for attempt in (1, 2):
+        _replace_broken_connections()
+        try:
+            return fn(*args, **kwargs)
+        except (OperationalError, InterfaceError):
+            if not again_if_dropped or attempt == 2 or _connections_usable():
+                raise
+            _give_back_pooled_connections()
 
 
 def _connections_usable() -> bool:
@@ -199,6 +205,13 @@ async def serve(request, slug: str | None, path: str, prefix: str):
     try:
         if parts and parts[0] in ANONYMOUS and len(parts) == 1:
             return await sync_to_async(simple_reply)(parts[0])
+        call = _plain_call(request, parts, headers)
+        if call is not None:
+            # The token looked up and the request answered on one trip to a worker thread: each trip waits for the
+            # event loop and a thread again, which a busy class's server makes slow.
+            reply = await in_db_thread(authenticated_route, again_if_dropped=request.method == "GET")(slug, headers,
+                                                                                                       call)
+            return json_response(reply.status, reply.body, reply.content_type, reply.headers)
         pg = await in_db_thread(authenticate, again_if_dropped=True)(slug, headers)
         ratelimit.check(pg)
         if not parts:
@@ -244,6 +257,37 @@ async def serve(request, slug: str | None, path: str, prefix: str):
     except Exception:
         log.exception("API request failed: %s %s", request.method, path)
         return error_response(ApiError("an internal error occurred; the playground's data is unchanged"))
+
+
+def _plain_call(request, parts: list[str], headers: dict) -> Call | None:
+    """The request as a `Call` not yet given its playground, when it is one `route` answers whole (no watch, no
+    followed log, no computed resource, nothing wrong with its path or body: those are told after the token)."""
+    if not parts or parts[0] not in ("api", "apis"):
+        return None
+    try:
+        _, _, target = parse_resource_path(parts)
+        body = request.body
+    except (ApiError, RequestDataTooBig):
+        return None
+    if target is None:
+        return None
+    res, namespace, name, sub, subpath = target
+    query = request.GET.dict()
+    streams = (request.method == "GET" and ((query.get("watch") in ("true", "1") and not name)
+                                            or (sub == "log" and query.get("follow") in ("true", "1"))))
+    if res.virtual or streams or (res.namespaced is False and namespace):
+        return None
+    return Call(pg=None, method=request.method, resource=res, namespace=namespace, name=name, subresource=sub,
+                subpath=subpath, query=query, body=body, content_type=headers.get("content-type", ""),
+                accept=headers.get("accept", ""), actor=handlers.actor_of(headers))
+
+
+def authenticated_route(slug: str | None, headers: dict, call: Call) -> Reply:
+    """`route` for the playground of the request's token. The token's lookup only reads: it is tried again on
+    another connection when the database had dropped this one, whatever the request then does."""
+    pg = _on_usable_connection(authenticate, True, slug, headers)
+    ratelimit.check(pg)
+    return route(dataclasses.replace(call, pg=pg))
 
 
 def simple_reply(what: str):
