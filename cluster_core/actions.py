@@ -388,12 +388,11 @@ def delete(pg: Playground, kind: str, name: str, *, via: str = "dashboard") -> A
 
 def curl(pg: Playground, target: str, path: str = "/", *, client: str = "10.244.0.0") -> ActionResult:
     """An HTTP GET through the simulated kube-proxy, as `curl` on the master node would make it."""
-    from . import kube_proxy, traffic
+    from . import kube_proxy
 
     command = f"curl {target}{path if path != '/' else ''}"
     try:
         resp = kube_proxy.curl(pg, target, path=path, client=client)
-        traffic.record(pg, resp, path)
     except ApiError as err:
         return ActionResult(False, kubectl=command, error=kubectl_error(err))
     if resp.error:

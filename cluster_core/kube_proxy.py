@@ -4,8 +4,9 @@
 `<node IP or name>:<nodePort>`, `<clusterIP>[:port]`, `<service>[.<namespace>][:port]`, `<podIP>[:port]` —
 resolves it to a Service port (or straight to a pod), picks a ready endpoint round robin (`Service.rr_next`,
 advanced with a conditional UPDATE: it is kube-proxy's own state, not an API write), and answers as the chosen
-pod's image would, appending the image's access-log line to that pod's logs. Anything curl would fail on comes
-back as a `Response` with curl's own error text; user input never raises.
+pod's image would. The traces a request leaves — the image's access-log line on the pod that answered and, through
+a Service, kube-proxy's `Forwarded` Event (`traffic`) — are written in one commit. Anything curl would fail on
+comes back as a `Response` with curl's own error text; user input never raises.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from django.db import transaction
-
-from . import clock, images, nudge
+from . import clock, images
 from .models import Endpoints, LogLine, Node, Playground, Pod, Service
 
 AGENT = "curl/8.5.0"
@@ -37,6 +36,8 @@ class Response:
     dialled: str | None = None
     namespace: str | None = None
     pod_ip: str | None = None
+    # The access-log line the answering container appends, written with the request's other traces.
+    log: LogLine | None = dataclasses.field(default=None, compare=False, repr=False)
 
 
 def refused(host: str, port: int) -> Response:
@@ -83,6 +84,22 @@ def _is_ip(host: str) -> bool:
 
 
 def curl(pg: Playground, target: str, path: str = "/", client: str = "10.244.0.0") -> Response:
+    from . import traffic
+
+    resp = _resolve(pg, target, path, client)
+    traffic.record(pg, resp, parse_path(target, path))
+    return resp
+
+
+def parse_path(target: str, path: str = "/") -> str:
+    """The path a request for `target` asks for (`path` when the target names none)."""
+    try:
+        return parse_target(target, path)[2]
+    except ValueError:
+        return path
+
+
+def _resolve(pg: Playground, target: str, path: str, client: str) -> Response:
     try:
         host, port, path = parse_target(target, path)
     except ValueError as exc:
@@ -210,8 +227,8 @@ def _answer(pg: Playground, pod: Pod, port: int, host: str, path: str, client: s
         if not image.body:
             return Response(0, "", pod.name, pod.node_name, service, "curl: (52) Empty reply from server")
         status, body = (200, image.page(pod.name)) if path in ("/", "/index.html") else (404, not_found_page(image))
-        _access_log(pg, pod, c["name"], image, client, path, status, body)
-        return Response(status, body, pod.name, pod.node_name, service)
+        return Response(status, body, pod.name, pod.node_name, service,
+                        log=_access_log(pg, pod, c["name"], image, client, path, status, body))
     return refused(host, shown_port)
 
 
@@ -230,15 +247,13 @@ def log_escape(text: str) -> str:
 
 
 def _access_log(pg: Playground, pod: Pod, container: str, image: images.Image, client: str, path: str,
-                status: int, body: str) -> None:
+                status: int, body: str) -> LogLine | None:
     if not image.access_log:
-        return
+        return None
     now = clock.now()
     line = image.access_log.format(client=client, clf=now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
                                    path=log_escape(path), agent=AGENT)
     if status != 200:
         # The catalogue's format spells out a successful reply; a miss logs its own status and size.
         line = re.sub(r'" 200 \d+', f'" {status} {len(body)}', line, count=1)
-    LogLine.objects.create(playground=pg, pod_uid=pod.uid, container=container, at=now, text=line)
-    # The access-log line is the trace a request leaves in the cluster: a lesson may be waiting for it.
-    transaction.on_commit(lambda: nudge.send_targets(pg.pk, {(nudge.LESSONS, "*")}))
+    return LogLine(playground=pg, pod_uid=pod.uid, container=container, at=now, text=line)

@@ -1,4 +1,5 @@
-"""kube-proxy's record of a request it forwarded: an Event on the Service, written through the write path.
+"""The traces a request leaves in the cluster, written in one commit: the answering container's access-log line and,
+for a request kube-proxy forwarded, an Event on the Service, written through the write path.
 
 The page draws a request's way (client → the node's kube-proxy → the chosen pod → back) from this Event in the
 change feed, so what it shows is what kube-proxy did: the round robin over the endpoints is the pods named here.
@@ -6,14 +7,28 @@ change feed, so what it shows is what kube-proxy did: the round robin over the e
 
 from __future__ import annotations
 
-from . import events
+from django.db import transaction
+
+from . import events, nudge
 from .kube_proxy import Response
-from .models import Playground, Service
+from .models import LogLine, Playground, Service
 from .writes import Batch
 
 
 def record(pg: Playground, resp: Response, path: str = "/") -> None:
-    """An Event `Forwarded` for a request that went through a Service to a pod (nothing when it did not)."""
+    """The access-log line of the container that answered, and an Event `Forwarded` for a request that went
+    through a Service to a pod (nothing of either when there was none)."""
+    batch = Batch(pg, f"kube-proxy/{resp.via}")
+    if resp.log is not None:
+        batch.add_rows(LogLine, [resp.log])
+        # The access-log line is the trace a request leaves in the cluster: a lesson may be waiting for it.
+        transaction.on_commit(lambda: nudge.send_targets(pg.pk, {(nudge.LESSONS, "*")}))
+    forwarded(batch, resp, path)
+    batch.commit()
+
+
+def forwarded(batch: Batch, resp: Response, path: str) -> None:
+    pg = batch.playground
     if not (resp.via and resp.pod and resp.service):
         return
     svc = Service.objects.filter(playground=pg, namespace=resp.namespace or "default", name=resp.service).first()
@@ -22,9 +37,6 @@ def record(pg: Playground, resp: Response, path: str = "/") -> None:
     outcome = str(resp.status) if not resp.error else resp.error
     message = (f"Forwarded GET {path} to {resp.dialled} to pod {resp.pod} ({resp.pod_ip}) on {resp.node}: "
                f"{outcome}")
-    component = "kube-proxy"
-    batch = Batch(pg, f"{component}/{resp.via}")
-    batch.create(events.new(svc, "Forwarded", message, component, host=resp.via), message, {"traffic": {
+    batch.create(events.new(svc, "Forwarded", message, "kube-proxy", host=resp.via), message, {"traffic": {
         "via": resp.via, "dialled": resp.dialled, "path": path, "service": resp.service, "pod": resp.pod,
         "podIP": resp.pod_ip, "node": resp.node, "status": resp.status, "error": resp.error or ""}})
-    batch.commit()

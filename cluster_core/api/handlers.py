@@ -614,7 +614,7 @@ def log_lines(call: Call) -> tuple[object, list[str]]:
 
 
 def proxy(call: Call) -> Reply:
-    from .. import kube_proxy, traffic
+    from .. import kube_proxy
 
     res = call.resource
     name, _, port = call.name.partition(":")
@@ -632,7 +632,6 @@ def proxy(call: Call) -> Reply:
     else:
         raise NotFound("the server could not find the requested resource")
     reply = kube_proxy.curl(call.pg, target, path=path, client="10.244.0.0")
-    traffic.record(call.pg, reply, path)
     if reply.error:
         err = ApiError(f"error trying to reach service: {reply.error}")
         err.code, err.reason = 503, "ServiceUnavailable"
