@@ -51,3 +51,29 @@ def test_it_records_nothing_when_the_connection_is_refused(cluster):
     start = deploy_and_expose(cluster)
     assert not actions.curl(cluster, "localhost:31999").ok
     assert forwarded(cluster, start) == []
+
+
+
+def test_the_access_log_line_and_the_forwarded_event_are_written_in_one_commit(cluster):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cluster_core import kube_proxy
+    from cluster_core.models import LogLine
+
+    start = deploy_and_expose(cluster, replicas=1)
+    lines = LogLine.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        resp = kube_proxy.curl(cluster, "localhost:30080", path="/index.html")
+    [record] = forwarded(cluster, start)
+    assert record.detail["traffic"]["path"] == "/index.html" and record.detail["traffic"]["pod"] == resp.pod
+    [line] = LogLine.objects.all()[lines:]
+    assert '"GET /index.html HTTP/1.1" 200' in line.text
+    # Both inserts inside the one (nested: savepoint) transaction of the batch.
+    # (executemany's statements are captured as "N times: INSERT …")
+    sql = [q["sql"].split(": ", 1)[1] if " times: " in q["sql"][:16] else q["sql"] for q in queries.captured_queries]
+    log_insert = next(i for i, q in enumerate(sql) if q.startswith('INSERT INTO "cluster_core_logline"'))
+    event_insert = next(i for i, q in enumerate(sql) if q.startswith('INSERT INTO "cluster_core_event"'))
+    batch = next(q for q in sql if q.startswith("SAVEPOINT")).split()[1]
+    opened, released = sql.index(f"SAVEPOINT {batch}"), sql.index(f"RELEASE SAVEPOINT {batch}")
+    assert opened < event_insert < released and opened < log_insert < released
