@@ -116,8 +116,41 @@ def animated_in_order(page, served, film, before: int, count: int, image: str) -
     return told
 
 
+# For every token set travelling: how much of the drawing's text it covers where it rests on each box of its
+# way, in px² of the token's square (its diameter with the outer ring), measured when it sets out.
+MEASURE_TOKENS = """
+window.__resting = [];
+const animate = Element.prototype.animate;
+Element.prototype.animate = function (frames, options) {
+  if (this.classList.contains("token")) {
+    const figure = document.getElementById("figure");
+    const f = figure.getBoundingClientRect();
+    const texts = [];
+    const walk = document.createTreeWalker(figure, NodeFilter.SHOW_TEXT);
+    const range = document.createRange();
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      if (!n.textContent.trim()) continue;
+      range.selectNodeContents(n);
+      for (const r of range.getClientRects()) texts.push({r, text: n.textContent.trim()});
+    }
+    const half = this.offsetWidth / 2 + 2;
+    for (const frame of frames) {
+      const [x, y] = frame.transform.match(/-?[\\d.]+/g).map(Number).map((v, i) => v + (i ? f.top : f.left));
+      const under = texts.map(({r, text}) => ({text, area: Math.max(0, Math.min(x + half, r.right) -
+        Math.max(x - half, r.left)) * Math.max(0, Math.min(y + half, r.bottom) - Math.max(y - half, r.top))}))
+        .filter((t) => t.area > 0);
+      window.__resting.push({area: under.reduce((a, t) => a + t.area, 0), under: under.map((t) => t.text),
+                             square: (2 * half) ** 2});
+    }
+  }
+  return animate.call(this, frames, options);
+};
+"""
+
+
 @pytest.mark.timeout(900)
 def test_it_animates_every_revision_in_order_at_the_classroom_tempo(served, page):
+    page.add_init_script(MEASURE_TOKENS)
     page.goto(f"{served.url}/p/default/")
     page.wait_for_selector("#live.on")
     film = Film(page, "rollout")
@@ -137,6 +170,13 @@ def test_it_animates_every_revision_in_order_at_the_classroom_tempo(served, page
     hops = {h["rev"]: h["path"] for h in page.evaluate("window.kubeplay.hops")}
     binds = [p for p in hops.values() if "scheduler" in p]
     assert binds and all(p[:2] == ["apiserver", "scheduler"] for p in binds)
+    # Where a token rests it leaves the labels legible: on most boxes it covers no text at all, and nowhere more
+    # than a sliver (a letter's edge, on a small box hemmed in by text on every side).
+    resting = page.evaluate("window.__resting")
+    assert len(resting) > 100
+    clear = [r for r in resting if r["area"] == 0]
+    assert len(clear) >= 0.9 * len(resting), [r for r in resting if r["area"]][:5]
+    assert all(r["area"] <= 0.1 * r["square"] for r in resting), max(resting, key=lambda r: r["area"])
 
 
 def tempo(page, button: str) -> None:

@@ -199,6 +199,44 @@
     return [r.left - f.left + r.width / 2, r.top - f.top + r.height / 2];
   }
 
+  // Where a token rests on a box: the point of its edge (a pod chip's colour strip first, then the middles of the
+  // sides, on them and just outside, then the corners) at which the token covers the least text of the drawing — none, mostly — so a label
+  // stays legible while the token passes it.
+  function textRects(f) {
+    const out = [];
+    const range = document.createRange();
+    const walk = document.createTreeWalker(figure, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      if (!n.textContent.trim()) continue;
+      range.selectNodeContents(n);
+      for (const r of range.getClientRects()) {
+        if (r.width && r.height) out.push([r.left - f.left, r.top - f.top, r.right - f.left, r.bottom - f.top]);
+      }
+    }
+    return out;
+  }
+
+  function landing(box, f, texts, radius) {
+    const r = box.getBoundingClientRect();
+    const [x, y, w, h] = [r.left - f.left, r.top - f.top, r.width, r.height];
+    const out = radius / 2; // a little outside the box, beside a small one hemmed in by text
+    const points = [[x + w / 2, y], [x, y + h / 2], [x + w, y + h / 2], [x + w / 2, y + h],
+      [x - out, y + h / 2], [x + w + out, y + h / 2], [x + w / 2, y - out], [x + w / 2, y + h + out],
+      [x, y], [x + w, y], [x, y + h], [x + w, y + h], [x + w / 2, y + h / 2]];
+    if (box.classList.contains("chip")) points.unshift([x + Math.min(6, w / 2), y + h / 2]);
+    const covered = ([px, py]) => texts.reduce((sum, [l, t, rt, b]) =>
+      sum + Math.max(0, Math.min(px + radius, rt) - Math.max(px - radius, l))
+        * Math.max(0, Math.min(py + radius, b) - Math.max(py - radius, t)), 0);
+    let best = points[0];
+    let least = Infinity;
+    for (const p of points) {
+      const c = covered(p);
+      if (c < least) [best, least] = [p, c];
+      if (!c) break;
+    }
+    return best;
+  }
+
   const lit = new Map(); // box -> timer: a box lit again while lit stays lit, without a second timer
   function flash(box, ms) {
     clearTimeout(lit.get(box));
@@ -220,6 +258,7 @@
       return new Promise((r) => setTimeout(r, per * Math.max(0, hops.length - 1)));
     }
     const f = figure.getBoundingClientRect();
+    const texts = textRects(f);
     const fixed = hops.filter((h) => h.length === 1).map((h) => h[0]);
     const fan = hops.find((h) => h.length > 1) || [null];
     const runs = fan.map((end) => {
@@ -227,8 +266,9 @@
       if (route.length < 2) return Promise.resolve();
       const token = el("span", `token by-${actor.split(/[/:]/)[0].replace(/\s.*/, "")}`);
       figure.append(token);
+      const radius = token.offsetWidth / 2 + 2; // with its outer ring
       const frames = route.map((b) => {
-        const [x, y] = centre(b, f);
+        const [x, y] = landing(b, f, texts, radius);
         return { transform: `translate(${x}px, ${y}px)` };
       });
       route.forEach((b, i) => setTimeout(() => flash(b, per), i * per));
