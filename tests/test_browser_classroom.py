@@ -151,6 +151,7 @@ def test_it_takes_both_students_to_the_instructors_cluster_pauses_it_for_both_an
         student.wait_for_selector("#live.on")
         student.wait_for_selector("#class-following:not([hidden])")
         assert student.locator("form[hx-post*='/deploy']").count() == 0
+        assert student.locator("#timeline").is_hidden()  # no replay of their own while the room follows
 
     deploy(own, "demo")
     for student in (ann, bob):
