@@ -20,7 +20,7 @@ _local = threading.local()
 _urgent = 0
 _clear = threading.Event()
 _clear.set()
-MAX_WAIT = 0.02  # seconds a query of another loop waits for the urgent looks at most
+MAX_WAIT = 0.005  # seconds a query of another loop waits for the urgent looks at most
 
 
 @contextlib.contextmanager
