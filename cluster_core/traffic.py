@@ -21,10 +21,12 @@ def record(pg: Playground, resp: Response, path: str = "/") -> None:
     batch = Batch(pg, f"kube-proxy/{resp.via}")
     if resp.log is not None:
         batch.add_rows(LogLine, [resp.log])
-        # The access-log line is the trace a request leaves in the cluster: a lesson may be waiting for it.
-        transaction.on_commit(lambda: nudge.send_targets(pg.pk, {(nudge.LESSONS, "*")}))
     forwarded(batch, resp, path)
     batch.commit()
+    if resp.log is not None:
+        # The access-log line is the trace a request leaves in the cluster: a lesson may be waiting for it (once
+        # it is committed: outside a transaction, this runs at once).
+        transaction.on_commit(lambda: nudge.send_targets(pg.pk, {(nudge.LESSONS, "*")}))
 
 
 def forwarded(batch: Batch, resp: Response, path: str) -> None:

@@ -1,5 +1,7 @@
 """kube-proxy records each request it forwards, and the story draws its way from that record."""
 
+import pytest
+
 from cluster_core import actions, runtime, writes
 from cluster_core.models import Change
 from playground import story
@@ -77,3 +79,22 @@ def test_the_access_log_line_and_the_forwarded_event_are_written_in_one_commit(c
     batch = next(q for q in sql if q.startswith("SAVEPOINT")).split()[1]
     opened, released = sql.index(f"SAVEPOINT {batch}"), sql.index(f"RELEASE SAVEPOINT {batch}")
     assert opened < event_insert < released and opened < log_insert < released
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lessons_hear_of_an_access_log_line_once_it_is_committed(fake_clock, monkeypatch):
+    from cluster_core import kube_proxy, nudge
+    from cluster_core.bootstrap import create_playground
+    from cluster_core.models import LogLine, Pod
+
+    monkeypatch.setattr(nudge, "ENABLED", False)
+    pg = create_playground("default", tempo="realtime")
+    deploy_and_expose(pg, replicas=1)
+    ip = Pod.objects.get(playground=pg, name__startswith="web-").status["podIP"]
+    before = LogLine.objects.count()
+    seen = []
+    # A pod dialled by its IP: no Service, no Event, only the access-log line.
+    monkeypatch.setattr(nudge, "send_targets", lambda pg_id, targets: seen.append(
+        (targets, LogLine.objects.count() - before)))
+    assert kube_proxy.curl(pg, ip).status == 200
+    assert seen == [({(nudge.LESSONS, "*")}, 1)]
