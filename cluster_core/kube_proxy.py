@@ -83,10 +83,12 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def curl(pg: Playground, target: str, path: str = "/", client: str = "10.244.0.0") -> Response:
+def curl(pg: Playground, target: str, path: str = "/", client: str = "10.244.0.0", node: str = "") -> Response:
+    """`node`: where the request is sent from (a container's node); the master, where a user's curl runs, when
+    none is given."""
     from . import traffic
 
-    resp = _resolve(pg, target, path, client)
+    resp = _resolve(pg, target, path, client, node)
     traffic.record(pg, resp, parse_path(target, path))
     return resp
 
@@ -99,7 +101,7 @@ def parse_path(target: str, path: str = "/") -> str:
         return path
 
 
-def _resolve(pg: Playground, target: str, path: str, client: str) -> Response:
+def _resolve(pg: Playground, target: str, path: str, client: str, from_node: str = "") -> Response:
     try:
         host, port, path = parse_target(target, path)
     except ValueError as exc:
@@ -110,9 +112,9 @@ def _resolve(pg: Playground, target: str, path: str, client: str) -> Response:
     for node in nodes:
         node_hosts.add(node.name)
         node_hosts.update(_addresses(node))
-    # curl runs on the master: its kube-proxy takes what is dialled there (localhost, a ClusterIP, a name); a
-    # NodePort dialled on another node's address is that node's kube-proxy's.
-    via = _master(nodes) if nodes else None
+    # curl runs on the master (or a container on its node): that node's kube-proxy takes what is dialled there
+    # (localhost, a ClusterIP, a name); a NodePort dialled on another node's address is that node's kube-proxy's.
+    via = next((n.name for n in nodes if n.name == from_node), None) or (_master(nodes) if nodes else None)
     if host in node_hosts:
         # Every node's kube-proxy opens every NodePort, so the node the user is on does not matter.
         port = port or 80

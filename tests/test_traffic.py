@@ -98,3 +98,16 @@ def test_the_lessons_hear_of_an_access_log_line_once_it_is_committed(fake_clock,
         (targets, LogLine.objects.count() - before)))
     assert kube_proxy.curl(pg, ip).status == 200
     assert seen == [({(nudge.LESSONS, "*")}, 1)]
+
+
+def test_a_container_reaching_a_service_goes_through_its_own_nodes_kube_proxy(cluster):
+    from cluster_core.models import Pod
+    from cluster_core.shells import world
+
+    start = deploy_and_expose(cluster, replicas=2)
+    inside = Pod.objects.filter(playground=cluster, name__startswith="web-").order_by("name").first()
+    net = world.ClusterNetwork(cluster, world.snapshot(cluster, inside, "nginx"))
+    assert net.http_get("web", 80, "/").status == 200
+    [record] = forwarded(cluster, start)
+    assert record.actor == f"kube-proxy/{inside.node_name}" != "kube-proxy/k8s-master"
+    assert record.detail["traffic"]["via"] == inside.node_name
