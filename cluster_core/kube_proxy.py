@@ -83,13 +83,14 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def curl(pg: Playground, target: str, path: str = "/", client: str = "10.244.0.0", node: str = "") -> Response:
-    """`node`: where the request is sent from (a container's node); the master, where a user's curl runs, when
-    none is given."""
+def curl(pg: Playground, target: str, path: str = "/", client: str = "10.244.0.0", node: str = "",
+         source: str = "") -> Response:
+    """`node` and `source` (`namespace/pod`): the node and the container's pod a request is sent from; none for a
+    user's curl, which runs on the master."""
     from . import traffic
 
     resp = _resolve(pg, target, path, client, node)
-    traffic.record(pg, resp, parse_path(target, path))
+    traffic.record(pg, resp, parse_path(target, path), source)
     return resp
 
 

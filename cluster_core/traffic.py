@@ -15,13 +15,14 @@ from .models import LogLine, Playground, Service
 from .writes import Batch
 
 
-def record(pg: Playground, resp: Response, path: str = "/") -> None:
+def record(pg: Playground, resp: Response, path: str = "/", source: str = "") -> None:
     """The access-log line of the container that answered, and an Event `Forwarded` for a request that went
-    through a Service to a pod (nothing of either when there was none)."""
+    through a Service to a pod (nothing of either when there was none). `source`: the `namespace/pod` the
+    request came from, when a container sent it."""
     batch = Batch(pg, f"kube-proxy/{resp.via}")
     if resp.log is not None:
         batch.add_rows(LogLine, [resp.log])
-    forwarded(batch, resp, path)
+    forwarded(batch, resp, path, source)
     batch.commit()
     if resp.log is not None:
         # The access-log line is the trace a request leaves in the cluster: a lesson may be waiting for it (once
@@ -29,7 +30,7 @@ def record(pg: Playground, resp: Response, path: str = "/") -> None:
         transaction.on_commit(lambda: nudge.send_targets(pg.pk, {(nudge.LESSONS, "*")}))
 
 
-def forwarded(batch: Batch, resp: Response, path: str) -> None:
+def forwarded(batch: Batch, resp: Response, path: str, source: str = "") -> None:
     pg = batch.playground
     if not (resp.via and resp.pod and resp.service):
         return
@@ -41,4 +42,5 @@ def forwarded(batch: Batch, resp: Response, path: str) -> None:
                f"{outcome}")
     batch.create(events.new(svc, "Forwarded", message, "kube-proxy", host=resp.via), message, {"traffic": {
         "via": resp.via, "dialled": resp.dialled, "path": path, "service": resp.service, "pod": resp.pod,
-        "podIP": resp.pod_ip, "node": resp.node, "status": resp.status, "error": resp.error or ""}})
+        "podIP": resp.pod_ip, "node": resp.node, "status": resp.status, "error": resp.error or "",
+        **({"from": source} if source else {})}})

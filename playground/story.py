@@ -435,9 +435,11 @@ def path(c: dict, nodes: list[str] | None = None) -> list[str]:
     actor, obj = c["actor"], c.get("object") or {}
     t = traffic(c)
     if t:
-        # The request and its answer: client → the node's kube-proxy → the chosen pod, and back.
+        # The request and its answer: client (or the pod that sent it) → the node's kube-proxy → the chosen pod,
+        # and back.
         proxy, pod = proxy_box(t.get("via", "")), pod_box(c["namespace"], t.get("pod", ""))
-        return [CLIENT, proxy, pod, proxy, CLIENT]
+        sender = pod_box(*t["from"].split("/", 1)) if "/" in t.get("from", "") else CLIENT
+        return [sender, proxy, pod, proxy, sender]
     if actor == "kube-scheduler":
         start = SCHEDULER
     elif actor.startswith("kubelet/"):

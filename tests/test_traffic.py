@@ -111,3 +111,8 @@ def test_a_container_reaching_a_service_goes_through_its_own_nodes_kube_proxy(cl
     [record] = forwarded(cluster, start)
     assert record.actor == f"kube-proxy/{inside.node_name}" != "kube-proxy/k8s-master"
     assert record.detail["traffic"]["via"] == inside.node_name
+    # The story draws it from the pod that sent it, not from the client box.
+    c = {"kind": record.kind, "namespace": record.namespace, "actor": record.actor, "detail": record.detail,
+         "object": record.object}
+    sender, proxy = f"pod:default/{inside.name}", f"kube-proxy@{inside.node_name}"
+    assert story.path(c) == [sender, proxy, f"pod:default/{record.detail['traffic']['pod']}", proxy, sender]

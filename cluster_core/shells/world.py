@@ -126,7 +126,8 @@ class ClusterNetwork:
             if not ip:
                 return Http(error=f"curl: (7) Failed to connect to {host} port {port} after 0 ms: "
                                   "Couldn't connect to server", code=7, address=found[1])
-        resp = kube_proxy.curl(self.pg, f"{ip}:{port}", path, client=self.c.pod_ip or "10.244.0.0", node=self.c.node)
+        resp = kube_proxy.curl(self.pg, f"{ip}:{port}", path, client=self.c.pod_ip or "10.244.0.0", node=self.c.node,
+                               source=f"{self.c.namespace}/{self.c.pod}")
         if resp.error:
             code = int(resp.error.split("(", 1)[1].split(")", 1)[0]) if resp.error.startswith("curl: (") else 7
             return Http(error=resp.error.replace(f" {ip} port", f" {host} port"), code=code, address=ip)
