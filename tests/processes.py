@@ -14,6 +14,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,15 @@ def manage(env: dict, *args: str, timeout: float = 120) -> str:
     if out.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
     return out.stdout
+
+
+def require_services(reason: str | None) -> None:
+    """Skip, saying why, where a scale-out service is missing (`reason`); fail instead where
+    KUBEPLAY_REQUIRE_SCALEOUT=1 (`.ci/run`), so that there the scale-out tests always run."""
+    if reason:
+        if os.environ.get("KUBEPLAY_REQUIRE_SCALEOUT") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
 
 
 def base_env(data_dir: Path, **extra: str) -> dict:

@@ -5,7 +5,6 @@ Skips, saying why, where PostgreSQL is absent; `.ci/run` makes that a failure.""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -22,11 +21,7 @@ pytestmark = pytest.mark.scaleout
 
 @pytest.mark.timeout(600)
 def test_rowreader_reads_on_postgresql_what_the_orm_reads(tmp_path):
-    reason = unavailable()
-    if reason:
-        if os.environ.get("KUBEPLAY_REQUIRE_SCALEOUT") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    processes.require_services(unavailable())
     # pytest-django makes (and drops) its test database beside this name.
     db_url = urlparse(DATABASE_URL)._replace(path=f"/kubeplay_rowreader_{uuid.uuid4().hex[:10]}").geturl()
     env = processes.base_env(tmp_path, DATABASE_URL=db_url)

@@ -40,11 +40,7 @@ def unavailable() -> str | None:
 
 @pytest.fixture(scope="module")
 def scaleout(tmp_path_factory):
-    reason = unavailable()
-    if reason:
-        if os.environ.get("KUBEPLAY_REQUIRE_SCALEOUT") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    processes.require_services(unavailable())
     import psycopg
 
     name = f"kubeplay_scaleout_{uuid.uuid4().hex[:10]}"
@@ -156,11 +152,7 @@ def test_it_converges_after_the_workers_are_killed_mid_rollout(scaleout):
 def test_a_receive_on_a_quiet_redis_channel_outlasts_redis_blocking_time_and_then_gets_its_message():
     """channels-redis blocks in Redis for 5 s per receive; the client's socket must wait longer than that, or every
     quiet channel's receive fails with a read time-out instead of coming back empty and trying again."""
-    reason = unavailable()
-    if reason:
-        if os.environ.get("KUBEPLAY_REQUIRE_SCALEOUT") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    processes.require_services(unavailable())
     import asyncio
 
     from channels_redis.core import RedisChannelLayer

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -74,11 +73,7 @@ def unavailable() -> str | None:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    reason = unavailable()
-    if reason:
-        if os.environ.get("KUBEPLAY_REQUIRE_SCALEOUT") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    processes.require_services(unavailable())
     import psycopg
 
     data = tmp_path_factory.mktemp("faults")
