@@ -297,3 +297,31 @@ def test_it_stays_legible_and_smooth_with_10_nodes_and_300_pods(big, page):
     assert page.locator("#wires line").count() == 9
     assert int(page.locator("#steps li").last.get_attribute("value")) > 900  # every step told, none behind
     # How smooth it was is a figure (printed, and kept in test-artifacts), not an assertion.
+
+
+# Each numbered step of the story, by its text (the newest of a text), with its number.
+NUMBERED = """() => Object.fromEntries([...document.querySelectorAll('#steps > li')]
+  .filter((li) => !li.classList.contains('burst-note') && !li.classList.contains('replay-note'))
+  .map((li) => [li.textContent, li.value]))"""
+
+
+def test_it_numbers_a_step_the_same_on_a_page_opened_later(served, page):
+    first = page
+    first.goto(f"{served.url}/p/default/")
+    first.wait_for_selector("#live.on")
+    action(first, "Deploy", Name="numbered", Image="nginx", Replicas="1")
+    first.wait_for_selector("[data-pods] li[id^='pod-default-numbered-'] .chip.phase-Running", timeout=60_000)
+    later = page.context.new_page()
+    later.goto(f"{served.url}/p/default/")
+    later.wait_for_selector("#live.on")
+    action(first, "Scale", Deployment="numbered", Replicas="2")
+    for p in (first, later):
+        p.wait_for_function("() => document.querySelectorAll(\"[data-pods] li[id^='pod-default-numbered-'] "
+                            ".chip.phase-Running\").length === 2 && window.kubeplay.pending() === 0", timeout=60_000)
+    a, b = first.evaluate(NUMBERED), later.evaluate(NUMBERED)
+    both = set(a) & set(b)
+    # The steps of the deploy (the later page's snapshot) and of the scale (both pages, live) carry one number.
+    assert len(both) >= 10 and all(a[t] == b[t] for t in both), [(t[:60], a[t], b[t]) for t in both if a[t] != b[t]]
+    # That number is the step's revision: the last step told one by one is numbered with the last revision animated.
+    last = later.evaluate("window.kubeplay.animated.at(-1)")
+    assert last in b.values() and max(b.values()) == last

@@ -135,8 +135,10 @@
   record.pending = () => queue.length + (running ? 1 : 0);
   window.kubeplay = record;
 
+  // A step is numbered with its revision (the feed's, as the timeline and resourceVersions count): every page
+  // numbers it the same — the projector's, a student's who joined later — whenever it was opened.
   function stepItem(c) {
-    stepNo += 1;
+    stepNo = c.rev;
     const li = el("li", "", c.step);
     li.value = stepNo;
     li.dataset.actor = c.actor;
@@ -158,7 +160,6 @@
     if (!items.length) return;
     const list = document.getElementById("steps");
     const skip = Math.max(0, items.length - STEPS_KEPT);
-    stepNo += skip;
     const lis = items.slice(skip).map(stepItem);
     currentStep?.classList.remove("current");
     currentStep = current ? lis[lis.length - 1] : null;
@@ -312,8 +313,8 @@
       const lis = [...(note ? [note] : []), ...groups.map((g) => {
         if (g.items.length === 1) return stepItem(g.items[0]);
         const li = el("li", "group");
-        stepNo += g.items.length;
-        li.value = stepNo;
+        stepNo = g.items[g.items.length - 1].rev;
+        li.value = g.items[0].rev;
         li.dataset.actor = g.actor;
         const details = el("details");
         details.append(el("summary", "", W.grouped[g.verb].replace("%(n)s", g.items.length)
