@@ -89,24 +89,16 @@ def curl(pg: Playground, target: str, path: str = "/", client: str = "10.244.0.0
     user's curl, which runs on the master."""
     from . import traffic
 
-    resp = _resolve(pg, target, path, client, node)
-    traffic.record(pg, resp, parse_path(target, path), source)
-    return resp
-
-
-def parse_path(target: str, path: str = "/") -> str:
-    """The path a request for `target` asks for (`path` when the target names none)."""
-    try:
-        return parse_target(target, path)[2]
-    except ValueError:
-        return path
-
-
-def _resolve(pg: Playground, target: str, path: str, client: str, from_node: str = "") -> Response:
     try:
         host, port, path = parse_target(target, path)
     except ValueError as exc:
         return bad_url(str(exc))
+    resp = _resolve(pg, host, port, path, client, node)
+    traffic.record(pg, resp, path, source)
+    return resp
+
+
+def _resolve(pg: Playground, host: str, port: int | None, path: str, client: str, from_node: str) -> Response:
     services = list(Service.objects.filter(playground=pg))
     node_hosts = {"localhost", "127.0.0.1"}
     nodes = list(Node.objects.filter(playground=pg).order_by("name"))

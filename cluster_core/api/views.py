@@ -205,8 +205,8 @@ async def serve(request, slug: str | None, path: str, prefix: str):
     try:
         if parts and parts[0] in ANONYMOUS and len(parts) == 1:
             return await sync_to_async(simple_reply)(parts[0])
-        call = _plain_call(request, parts, headers)
-        if call is not None:
+        call, refused = _request_call(request, parts, headers)
+        if call is not None and not (call.resource.virtual or _watches(call) or _follows(call)):
             # The token looked up and the request answered on one trip to a worker thread: each trip waits for the
             # event loop and a thread again, which a busy class's server makes slow.
             reply = await in_db_thread(authenticated_route, again_if_dropped=request.method == "GET")(slug, headers,
@@ -214,33 +214,20 @@ async def serve(request, slug: str | None, path: str, prefix: str):
             return json_response(reply.status, reply.body, reply.content_type, reply.headers)
         pg = await in_db_thread(authenticate, again_if_dropped=True)(slug, headers)
         ratelimit.check(pg)
-        if not parts:
-            return json_response(200, {"paths": ["/api", "/api/v1", "/apis", "/openapi/v3", "/version", "/healthz"]})
-        accept = headers.get("accept", "")
-        if parts[0] in ("api", "apis"):
-            group, version, target = parse_resource_path(parts)
-            if target is None:
-                return discovery_reply(parts, accept)
-            res, namespace, name, sub, subpath = target
-            try:
-                body = request.body
-            except RequestDataTooBig:
-                raise bodies.RequestEntityTooLarge() from None
-            call = Call(pg=pg, method=request.method, resource=res, namespace=namespace, name=name, subresource=sub,
-                        subpath=subpath, query=request.GET.dict(), body=body,
-                        content_type=headers.get("content-type", ""), accept=accept,
-                        actor=handlers.actor_of(headers))
-            if res.namespaced is False and namespace:
-                raise NotFound("the server could not find the requested resource")
-            if res.virtual:
+        if refused is not None:
+            raise refused
+        if call is not None:
+            call = dataclasses.replace(call, pg=pg)
+            if call.resource.virtual:
                 reply = await in_db_thread(route)(call)
                 return json_response(reply.status, reply.body, reply.content_type, reply.headers)
-            if request.method == "GET" and call.query.get("watch") in ("true", "1") and not name:
+            if _watches(call):
                 return await watch_response(call)
-            if request.method == "GET" and sub == "log" and call.query.get("follow") in ("true", "1"):
-                return await follow_logs(call)
-            reply = await in_db_thread(route, again_if_dropped=request.method == "GET")(call)
-            return json_response(reply.status, reply.body, reply.content_type, reply.headers)
+            return await follow_logs(call)
+        if not parts:
+            return json_response(200, {"paths": ["/api", "/api/v1", "/apis", "/openapi/v3", "/version", "/healthz"]})
+        if parts[0] in ("api", "apis"):
+            return discovery_reply(parts, headers.get("accept", ""))
         if parts[0] == "openapi":
             return await sync_to_async(openapi_reply)(parts, request, prefix)
         raise NotFound("the server could not find the requested resource")
@@ -259,27 +246,35 @@ async def serve(request, slug: str | None, path: str, prefix: str):
         return error_response(ApiError("an internal error occurred; the playground's data is unchanged"))
 
 
-def _plain_call(request, parts: list[str], headers: dict) -> Call | None:
-    """The request as a `Call` not yet given its playground, when it is one `route` answers whole (no watch, no
-    followed log, no computed resource, nothing wrong with its path or body: those are told after the token)."""
+def _request_call(request, parts: list[str], headers: dict) -> tuple[Call | None, ApiError | None]:
+    """The request for a resource as a `Call` not yet given its playground, or the error its path or body gets
+    (told after the token is looked up). (None, None): not a resource's path (the root, discovery, OpenAPI)."""
     if not parts or parts[0] not in ("api", "apis"):
-        return None
+        return None, None
     try:
         _, _, target = parse_resource_path(parts)
-        body = request.body
-    except (ApiError, RequestDataTooBig):
-        return None
+    except ApiError as err:
+        return None, err
     if target is None:
-        return None
+        return None, None
     res, namespace, name, sub, subpath = target
-    query = request.GET.dict()
-    streams = (request.method == "GET" and ((query.get("watch") in ("true", "1") and not name)
-                                            or (sub == "log" and query.get("follow") in ("true", "1"))))
-    if res.virtual or streams or (res.namespaced is False and namespace):
-        return None
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return None, bodies.RequestEntityTooLarge()
+    if res.namespaced is False and namespace:
+        return None, NotFound("the server could not find the requested resource")
     return Call(pg=None, method=request.method, resource=res, namespace=namespace, name=name, subresource=sub,
-                subpath=subpath, query=query, body=body, content_type=headers.get("content-type", ""),
-                accept=headers.get("accept", ""), actor=handlers.actor_of(headers))
+                subpath=subpath, query=request.GET.dict(), body=body, content_type=headers.get("content-type", ""),
+                accept=headers.get("accept", ""), actor=handlers.actor_of(headers)), None
+
+
+def _watches(call: Call) -> bool:
+    return call.method == "GET" and call.query.get("watch") in ("true", "1") and not call.name
+
+
+def _follows(call: Call) -> bool:
+    return call.method == "GET" and call.subresource == "log" and call.query.get("follow") in ("true", "1")
 
 
 def authenticated_route(slug: str | None, headers: dict, call: Call) -> Reply:
