@@ -24,7 +24,6 @@
   const FULL_CHIPS = 4;
   const PER_POD_WIRES = 24; // more selected pods than this: one line per Service and node, with counts
   let revision = 0;
-  let stepNo = 0;
   let tempo = body.dataset.tempo;
   let paused = body.dataset.paused === "1";
   let showSystem = false;
@@ -75,7 +74,6 @@
     revision = msg.revision;
     queuedUpTo = msg.revision;
     document.getElementById("steps").replaceChildren();
-    stepNo = 0;
     currentStep = null;
     tellAll(msg.changes.filter((c) => c.step), false);
     for (const kind of ["Pod", "Node", "Service", "Deployment", "ReplicaSet", "Event", "etcd"]) dirty.add(kind);
@@ -138,9 +136,8 @@
   // A step is numbered with its revision (the feed's, as the timeline and resourceVersions count): every page
   // numbers it the same — the projector's, a student's who joined later — whenever it was opened.
   function stepItem(c) {
-    stepNo = c.rev;
     const li = el("li", "", c.step);
-    li.value = stepNo;
+    li.value = c.rev;
     li.dataset.actor = c.actor;
     return li;
   }
@@ -201,8 +198,8 @@
   }
 
   // Where a token rests on a box: the point of its edge (a pod chip's colour strip first, then the middles of the
-  // sides, on them and just outside, then the corners) at which the token covers the least text of the drawing — none, mostly — so a label
-  // stays legible while the token passes it.
+  // sides, on them and just outside, then the corners) at which the token covers the least text of the drawing
+  // (none, mostly), so a label stays legible while the token passes it.
   function textRects(f) {
     const out = [];
     const range = document.createRange();
@@ -309,11 +306,9 @@
       // A lone step needs no word that it was not animated on its own: it is told as any step is.
       const total = groups.reduce((n, g) => n + g.items.length, 0);
       const note = total > 1 ? el("li", "burst-note", W.burst.replace("%s", total)) : null;
-      if (note) note.value = stepNo + 1;
       const lis = [...(note ? [note] : []), ...groups.map((g) => {
         if (g.items.length === 1) return stepItem(g.items[0]);
         const li = el("li", "group");
-        stepNo = g.items[g.items.length - 1].rev;
         li.value = g.items[0].rev;
         li.dataset.actor = g.actor;
         const details = el("details");
@@ -874,7 +869,6 @@
     loadState({ objects: past.objects, revision: past.revision, changes: [] });
     range.min = String(past.first);
     const note = el("li", "replay-note", W.replayFrom.replace("%s", past.revision));
-    note.value = stepNo + 1;
     document.getElementById("steps").append(note);
     const before = {};
     for (const entry of past.changes) queue.push({ ...before, ...entry });
